@@ -1,0 +1,138 @@
+"""The ``crm`` command: a thin Typer shell over the library.
+
+Only this package touches argv, stdout, stderr, exit codes and today's date.
+Each command module imports nothing heavy at the top, so ``crm --version`` and
+``crm client add`` start fast.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from crmcli import __version__
+from crmcli.cli import common
+
+app = typer.Typer(
+    name="crm",
+    help="A customer-relationship manager for people who live in the shell.\n\n"
+         "Data is a folder of YAML files (see docs/data-format.md).",
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool):
+    if value:
+        print(f"crm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    dir: str = typer.Option(None, "--dir", metavar="PATH",
+                            help="The data folder (default: $CRM_DIR, else the nearest crm.yaml above)."),
+    today: str = typer.Option(None, "--today", metavar="DATE",
+                              help="Fix 'today' (YYYY-MM-DD) for reports and reminders; also $CRM_TODAY."),
+    no_commit: bool = typer.Option(False, "--no-commit", help="In a git folder, do not commit this change."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+):
+    common.STATE.dir = dir
+    common.STATE.today_text = today
+    common.STATE.no_commit = no_commit
+
+
+def _register():
+    from crmcli.cli import activity, check, client, competitor, deal, find, init, log, stakeholder, task
+    app.command("init")(init.init)
+    app.add_typer(client.app, name="client", help="People and organizations you sell to.")
+    app.add_typer(deal.app, name="deal", help="Deals and their way through the pipeline.")
+    app.command("log")(log.log)
+    app.add_typer(activity.app, name="activity", help="The contact log: calls, meetings, letters, complaints ...")
+    app.add_typer(task.app, name="task", help="Planned activities: what is to be done, by whom, by when.")
+    app.add_typer(stakeholder.app, name="stakeholder", help="The stakeholder map: goals, plans and facts.")
+    app.add_typer(competitor.app, name="competitor", help="Competitors around your clients.")
+    app.command("check")(check.check)
+    app.command("find")(find.find)
+    for name in ("report", "remind", "mail", "importexport", "team"):
+        try:
+            mod = __import__(f"crmcli.cli.{name}", fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"crmcli.cli.{name}":
+                raise
+            continue
+        mod.register(app)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run ``crm``; the one error boundary: no traceback reaches a user."""
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+    from typer.exceptions import Abort, Exit
+    from typer.main import get_command
+
+    from crmcli.errors import CrmError
+
+    args = sys.argv[1:] if argv is None else argv
+    code = 0
+    try:
+        command = get_command(app)
+        rv = command.main(args=args, prog_name="crm", standalone_mode=False)
+        if isinstance(rv, int) and not isinstance(rv, bool):
+            code = rv
+    except Exit as exc:
+        code = exc.exit_code
+    except Abort:
+        sys.stderr.write("error: aborted\n")
+        code = 130
+    except NoArgsIsHelpError as exc:
+        sys.stdout.write(exc.ctx.get_help() + "\n")
+        code = 2
+    except ClickException as exc:  # usage errors: exit 2
+        msg = exc.format_message()
+        ctx = getattr(exc, "ctx", None)
+        if ctx is not None and getattr(exc, "exit_code", 1) == 2:
+            sys.stderr.write(ctx.get_usage() + "\n")
+        sys.stderr.write(f"error: {msg}\n")
+        code = exc.exit_code
+    except CrmError as exc:
+        sys.stderr.write(exc.render() + "\n")
+        code = exc.code
+    except BrokenPipeError:
+        code = _quiet_pipe()
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        code = 130
+    except RecursionError:
+        sys.stderr.write("error: input nested too deeply\n")
+        code = 1
+    except Exception as exc:  # noqa: BLE001 - the boundary
+        if os.environ.get("CRM_DEBUG"):
+            raise
+        sys.stderr.write(f"error: internal error: {type(exc).__name__}: {exc}\n"
+                         "hint: this is a bug in crm; rerun with CRM_DEBUG=1 to see where\n")
+        code = 1
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = _quiet_pipe()
+    except (ValueError, OSError):
+        pass
+    sys.exit(code)
+
+
+def _quiet_pipe() -> int:
+    # the reader went away (crm ... | head): stop quietly
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+    return 0

@@ -1,0 +1,59 @@
+"""crm check: every problem of the whole folder at once."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from crmcli.cli import common
+
+
+def check(strict: bool = typer.Option(False, "--strict", help="Treat warnings (unknown keys ...) as errors.")):
+    """Validate the whole folder: prints path:line: message for each problem, exit 1 on errors."""
+    from crmcli.errors import Problem
+    from crmcli.schema import FOLDERS, KINDS
+    from crmcli.validate import check_records
+    st = common.store()
+    cfg = st.config
+    problems: list[Problem] = list(st.config_problems)
+    items = {}
+    for kind in KINDS:
+        items[kind] = []
+        for rid, path in st.iter_files(kind):
+            rec, lines, probs = st.read_file(kind, rid, path)
+            problems.extend(probs)
+            if rec is not None and not any(p.severity == "error" for p in probs):
+                items[kind].append((rec, lines, st.rel(path)))
+        problems.extend(_strays(st.root / FOLDERS[kind], st))
+    problems.extend(check_records(items, cfg))
+    problems.sort(key=lambda p: (p.path, p.line or 0))
+    errors = warnings = 0
+    for p in problems:
+        is_error = p.severity == "error" or strict
+        errors += is_error
+        warnings += not is_error
+        common.note(f"{'error' if is_error else 'warning'}: {p.render()}")
+    if errors:
+        common.note(f"{errors} error(s), {warnings} warning(s)")
+    if errors:
+        raise typer.Exit(1)
+
+
+def _strays(top, st):
+    """Files a person should know about: symbolic links and leftover temp files."""
+    from crmcli.errors import Problem
+    out = []
+    if not top.is_dir():
+        return out
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames + dirnames:
+            full = os.path.join(dirpath, name)
+            rel = st.rel(Path(full))
+            if os.path.islink(full):
+                out.append(Problem(rel, None, "symbolic link: not followed, not read", severity="warning"))
+            elif name.startswith(".") and name.endswith(".tmp"):
+                out.append(Problem(rel, None, "a temporary file left by an interrupted write; safe to delete",
+                                   severity="warning"))
+    return out

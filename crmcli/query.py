@@ -1,0 +1,91 @@
+"""Filters over typed records (``--tag``, ``--owner``, ``--where``), derived
+client status, and text search.  Pure: data in, data out."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from crmcli.ids import fold
+
+
+def won_dates(deals: list[dict], won_stage: str) -> dict[str, list[date]]:
+    """Per client id, the close dates of its won deals (the last entry into won)."""
+    out: dict[str, list[date]] = {}
+    for d in deals:
+        if d.get("stage") != won_stage or not d.get("client"):
+            continue
+        day = close_date(d, won_stage)
+        if day is not None:
+            out.setdefault(d["client"], []).append(day)
+    return out
+
+
+def close_date(deal: dict, *stages: str) -> date | None:
+    """The date of the deal's last entry into one of ``stages``."""
+    hist = deal.get("history") or []
+    for h in reversed(hist):
+        if h["stage"] in stages:
+            return h["date"]
+    if deal.get("stage") in stages:
+        return deal.get("created")
+    return None
+
+
+def client_status(won: list[date] | None, churn_after: int, today: date) -> str:
+    """customer (a won deal), former (last win older than churn_after days), prospect."""
+    if not won:
+        return "prospect"
+    if max(won) < today - timedelta(days=churn_after):
+        return "former"
+    return "customer"
+
+
+def get_path(rec: dict, path: str):
+    value = rec
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _text(value) -> str:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def matches(rec: dict, path: str, wanted: str) -> bool:
+    """``--where FIELD=VALUE``: equal, case-insensitively; a list matches when
+    one of its items does; an empty VALUE matches a missing field."""
+    value = get_path(rec, path)
+    if wanted == "":
+        return value in (None, "", [])
+    w = fold(wanted)
+    if isinstance(value, list):
+        return any(fold(_text(v)) == w for v in value)
+    if value is None:
+        return False
+    if isinstance(value, (int, float)) or hasattr(value, "as_tuple"):
+        try:
+            from decimal import Decimal
+            return Decimal(str(value)) == Decimal(wanted)
+        except Exception:  # noqa: BLE001 - not a number: compare as text
+            pass
+    return fold(_text(value)) == w
+
+
+def has_tag(rec: dict, tag: str) -> bool:
+    return fold(tag) in {fold(t) for t in rec.get("tags") or []}
+
+
+def contains_text(rec, needle: str) -> bool:
+    """Does any text in the record contain ``needle`` (already folded)?"""
+    if isinstance(rec, dict):
+        return any(contains_text(v, needle) for v in rec.values())
+    if isinstance(rec, list):
+        return any(contains_text(v, needle) for v in rec)
+    if rec is None:
+        return False
+    return needle in fold(_text(rec))

@@ -1,0 +1,113 @@
+"""Raw (all-text) record data <-> typed records, and records as JSON objects."""
+from __future__ import annotations
+
+import difflib
+from datetime import date, datetime
+from decimal import Decimal
+
+from crmcli.config import Config
+from crmcli.errors import Problem
+from crmcli.schema import FIELDS, SCHEMAS, FieldValueError, convert, convert_custom
+
+
+def type_record(kind: str, rid: str, raw: dict, lines: dict, cfg: Config,
+                path: str) -> tuple[dict, list[Problem]]:
+    """Type a record's raw mapping by its schema.
+
+    Returns ``(record, problems)``: the record is ``{"id": rid, **fields}``
+    with typed values (unknown keys kept as they are); a problem of severity
+    ``error`` means the record cannot be trusted.
+    """
+    fields = FIELDS[kind]
+    rec: dict = {"id": rid}
+    problems: list[Problem] = []
+    for key, value in raw.items():
+        line = lines.get((key,))
+        if key == "id":
+            if value == rid:
+                problems.append(Problem(path, line, "the id: key repeats the file name; it can be removed",
+                                        severity="warning"))
+            else:
+                problems.append(Problem(path, line, f"id: {value!r} disagrees with the file name ({rid!r})",
+                                        "a record's id is its file name; remove the id: key or rename the file"))
+            continue
+        fld = fields.get(key)
+        if fld is None:
+            close = difflib.get_close_matches(key, list(fields), n=1)
+            problems.append(Problem(path, line, f"unknown field {key!r}",
+                                    f"did you mean {close[0]!r}?" if close else None, severity="warning"))
+            rec[key] = value
+            continue
+        try:
+            typed = convert(fld, value)
+        except FieldValueError as exc:
+            problems.append(Problem(path, line, f"{key}: {exc}"))
+            continue
+        if fld.type == "mapping" and typed:
+            typed = _type_custom(typed, lines, cfg, path, problems)
+        if typed is not None:
+            rec[key] = typed
+    for fld in SCHEMAS[kind]:
+        if fld.required and rec.get(fld.name) in (None, ""):
+            problems.append(Problem(path, lines.get((fld.name,)) or 1, f"required field {fld.name!r} is missing"))
+    return rec, problems
+
+
+def _type_custom(values: dict, lines: dict, cfg: Config, path: str, problems: list) -> dict:
+    out = {}
+    for name, value in values.items():
+        spec = cfg.fields.get(name)
+        if spec is None:
+            out[name] = value
+            continue
+        try:
+            v = convert_custom(spec, value)
+        except FieldValueError as exc:
+            problems.append(Problem(path, lines.get(("fields", name)), f"fields.{name}: {exc}"))
+            continue
+        if v is not None:
+            out[name] = v
+    return out
+
+
+def to_raw(value):
+    """A typed value as the text the file holds (used to compare and to write)."""
+    if isinstance(value, dict):
+        return {k: to_raw(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_raw(v) for v in value]
+    if value is None or isinstance(value, str):
+        return value
+    from crmcli.codec import scalar_text
+    return scalar_text(value)
+
+
+def canonical(kind: str, rec: dict) -> dict:
+    """A record's stored fields in canonical order (unknown keys last), no id."""
+    out = {}
+    for fld in SCHEMAS[kind]:
+        if fld.name in rec:
+            out[fld.name] = rec[fld.name]
+    for key, value in rec.items():
+        if key != "id" and key not in out:
+            out[key] = value
+    return out
+
+
+def json_value(value):
+    if isinstance(value, dict):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_value(v) for v in value]
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M" if not value.second else "%Y-%m-%dT%H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and abs(value) < 10**15 else float(value)
+    return value
+
+
+def to_json(rec: dict) -> dict:
+    """A record as a JSON object: id first, then its stored fields."""
+    return {k: json_value(v) for k, v in rec.items()}

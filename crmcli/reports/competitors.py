@@ -1,0 +1,92 @@
+"""``crm report competitors``: who else serves our clients and how we fare (contract §5)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from crmcli.config import Config
+from crmcli.reports.common import (
+    Dataset, Filters, check_filters, deal_facts, fmt_group, fmt_rate, format_pairs,
+    format_table, in_window, iso, ratio, rows_csv,
+)
+
+COLUMNS = ("competitor", "name", "clients", "deals_contested", "lost_to", "won_against",
+           "win_rate")
+
+
+@dataclass(frozen=True)
+class CompetitorsSpec:
+    today: date
+    date_from: date | None = None   # deals by created date
+    date_to: date | None = None
+    owner: str | None = None
+    source: str | None = None
+    tag: str | None = None
+
+
+def contested_by(deal: dict) -> list[str]:
+    """The competitors on a deal: its ``competitors`` plus ``lost_to``, once each."""
+    names = list(deal.get("competitors") or [])
+    if deal.get("lost_to"):
+        names.append(deal["lost_to"])
+    return list(dict.fromkeys(names))
+
+
+def competitors_report(data: Dataset, cfg: Config, spec: CompetitorsSpec) -> dict:
+    check_filters(data, cfg, spec)
+    filters = Filters(spec.owner, spec.source, spec.tag)
+    names = {c.get("id"): c.get("name") for c in data.competitors}
+    stats: dict = {}
+
+    def stat(cid):
+        return stats.setdefault(cid, {"clients": 0, "deals": 0, "lost_to": 0, "won": 0, "lost": 0})
+
+    for cid in names:
+        stat(cid)
+    for client in data.clients:
+        if filters.client(client):
+            for cid in dict.fromkeys(client.get("competitors") or []):
+                stat(cid)["clients"] += 1
+    contested = []
+    for f in deal_facts(data, cfg):
+        if not filters.deal(f) or not in_window(f.created, spec.date_from, spec.date_to):
+            continue
+        rivals = contested_by(f.deal)
+        if rivals:
+            contested.append(f)
+        for cid in rivals:
+            s = stat(cid)
+            s["deals"] += 1
+            s["won"] += f.won
+            s["lost"] += f.lost
+            s["lost_to"] += f.lost and f.deal.get("lost_to") == cid
+
+    rows = [{"competitor": cid, "name": names.get(cid), "clients": s["clients"],
+             "deals_contested": s["deals"], "lost_to": s["lost_to"], "won_against": s["won"],
+             "win_rate": ratio(s["won"], s["won"] + s["lost"])}
+            for cid, s in stats.items()]
+    rows.sort(key=lambda r: (-r["deals_contested"], -r["clients"], r["competitor"]))
+    won = sum(1 for f in contested if f.won)
+    lost = sum(1 for f in contested if f.lost)
+    return {
+        "from": iso(spec.date_from), "to": iso(spec.date_to), "rows": rows,
+        "deals_contested": len(contested), "won_against": won,
+        "lost_to": sum(1 for f in contested if f.lost and f.deal.get("lost_to")),
+        "win_rate": ratio(won, won + lost),
+    }
+
+
+def render_table(result: dict, unicode: bool = True) -> str:
+    headers = ["competitor", "name", "clients", "contested", "lost to", "won against", "win rate"]
+    body = [[fmt_group(r["competitor"]), r["name"] or "", str(r["clients"]),
+             str(r["deals_contested"]), str(r["lost_to"]), str(r["won_against"]),
+             fmt_rate(r["win_rate"], unicode)] for r in result["rows"]]
+    text = format_table(headers, body, "llrrrrr", unicode)
+    pairs = [("deals contested", str(result["deals_contested"])),
+             ("won against / lost to a competitor", f"{result['won_against']} / {result['lost_to']}"),
+             ("win rate when contested", fmt_rate(result["win_rate"], unicode))]
+    return text + "\n\n" + format_pairs(pairs)
+
+
+def csv_rows(result: dict) -> tuple[list[str], list[list]]:
+    return rows_csv(result, list(COLUMNS))

@@ -1,0 +1,147 @@
+"""``crm report managers``: each owner's work and results (contract §5)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from crmcli.config import Config
+from crmcli.reports.common import (
+    Dataset, Filters, as_date, check_filters, clients_by_id, deal_facts, fmt_group, fmt_money,
+    fmt_num, fmt_rate, format_pairs, format_table, in_window, iso, last_entry, median, money,
+    ratio, rows_csv, total,
+)
+
+COLUMNS = ("owner", "name", "manager", "team", "activities_done", "tasks_overdue", "open",
+           "won", "lost", "win_rate", "revenue", "cycle_days")
+
+
+@dataclass(frozen=True)
+class ManagersSpec:
+    today: date
+    date_from: date | None = None   # activities by date, won/lost deals by close date
+    date_to: date | None = None
+    owner: str | None = None
+    source: str | None = None
+    tag: str | None = None
+
+
+def team_of(owner: str, cfg: Config) -> list[str]:
+    """Everyone who reports to ``owner``, directly or through others, sorted."""
+    reports: dict[str, list[str]] = {}
+    for oid, info in cfg.owners.items():
+        if info.get("manager"):
+            reports.setdefault(info["manager"], []).append(oid)
+    seen: set[str] = set()
+    todo = list(reports.get(owner, []))
+    while todo:
+        oid = todo.pop()
+        if oid in seen or oid == owner:
+            continue
+        seen.add(oid)
+        todo.extend(reports.get(oid, []))
+    return sorted(seen)
+
+
+def activity_client(activity: dict, clients: dict, deals: dict) -> dict | None:
+    client = clients.get(activity.get("client"))
+    if client is None and activity.get("deal") in deals:
+        client = clients.get(deals[activity["deal"]].get("client"))
+    return client
+
+
+def managers_report(data: Dataset, cfg: Config, spec: ManagersSpec) -> dict:
+    check_filters(data, cfg, spec)
+    filters = Filters(spec.owner, spec.source, spec.tag)
+    today = spec.today
+    clients = clients_by_id(data)
+    deals = {d.get("id"): d for d in data.deals}
+
+    rows: dict = {}
+
+    def row(owner):
+        return rows.setdefault(owner, {"activities_done": 0, "tasks_overdue": 0, "open": 0,
+                                       "won": [], "lost": 0, "cycles": []})
+
+    for oid in cfg.owners:
+        if spec.owner in (None, oid):
+            row(oid)
+
+    for a in data.activities:
+        client = activity_client(a, clients, deals)
+        owner = a.get("owner") or (client or {}).get("owner")
+        if spec.owner is not None and owner != spec.owner:
+            continue
+        if (spec.source is not None or spec.tag is not None) and not (
+                client and Filters(None, spec.source, spec.tag).client(client)):
+            continue
+        status, day = a.get("status") or "done", as_date(a.get("date"))
+        if status == "done" and in_window(day, spec.date_from, spec.date_to):
+            row(owner)["activities_done"] += 1
+        elif status == "planned" and day is not None and day < today:
+            row(owner)["tasks_overdue"] += 1
+
+    for f in deal_facts(data, cfg):
+        if not filters.deal(f):
+            continue
+        if f.open:
+            row(f.owner)["open"] += 1
+        elif in_window(f.closed, spec.date_from, spec.date_to):
+            r = row(f.owner)
+            if f.lost:
+                r["lost"] += 1
+            else:
+                r["won"].append(f.value(cfg, today))
+                entered = last_entry(f.deal, (cfg.won_stage,)) or f.closed
+                if entered is not None and f.created is not None:
+                    r["cycles"].append((entered - f.created).days)
+
+    order = [o for o in cfg.owners if o in rows]
+    order += sorted(o for o in rows if o is not None and o not in cfg.owners)
+    order += [None] if None in rows else []
+    out = []
+    for oid in order:
+        r = rows[oid]
+        info = cfg.owners.get(oid, {}) if oid is not None else {}
+        won = len(r["won"])
+        out.append({
+            "owner": oid, "name": info.get("name"), "manager": info.get("manager"),
+            "team": team_of(oid, cfg) if oid is not None else [],
+            "activities_done": r["activities_done"], "tasks_overdue": r["tasks_overdue"],
+            "open": r["open"], "won": won, "lost": r["lost"],
+            "win_rate": ratio(won, won + r["lost"]),
+            "revenue": money(total(r["won"])), "cycle_days": median(r["cycles"]),
+        })
+
+    all_won = sum(r["won"] for r in out)
+    all_lost = sum(r["lost"] for r in out)
+    return {
+        "from": iso(spec.date_from), "to": iso(spec.date_to), "currency": cfg.currency,
+        "rows": out,
+        "activities_done": sum(r["activities_done"] for r in out),
+        "tasks_overdue": sum(r["tasks_overdue"] for r in out),
+        "open": sum(r["open"] for r in out), "won": all_won, "lost": all_lost,
+        "win_rate": ratio(all_won, all_won + all_lost),
+        "revenue": money(total(v for r in rows.values() for v in r["won"])),
+        "cycle_days": median(c for r in rows.values() for c in r["cycles"]),
+    }
+
+
+def render_table(result: dict, unicode: bool = True) -> str:
+    cur = result["currency"]
+    headers = ["owner", "name", "manager", "team", "done", "overdue", "open", "won", "lost",
+               "win rate", f"revenue, {cur}", "cycle, days"]
+    body = [[fmt_group(r["owner"]), r["name"] or "", r["manager"] or "", ", ".join(r["team"]),
+             str(r["activities_done"]), str(r["tasks_overdue"]), str(r["open"]), str(r["won"]),
+             str(r["lost"]), fmt_rate(r["win_rate"], unicode), fmt_money(r["revenue"], unicode),
+             fmt_num(r["cycle_days"], unicode)] for r in result["rows"]]
+    text = format_table(headers, body, "llllrrrrrrrr", unicode)
+    pairs = [("activities done / tasks overdue", f"{result['activities_done']} / {result['tasks_overdue']}"),
+             ("open / won / lost", f"{result['open']} / {result['won']} / {result['lost']}"),
+             ("win rate", fmt_rate(result["win_rate"], unicode)),
+             (f"revenue, {cur}", fmt_money(result["revenue"], unicode)),
+             ("cycle, days", fmt_num(result["cycle_days"], unicode))]
+    return text + "\n\n" + format_pairs(pairs)
+
+
+def csv_rows(result: dict) -> tuple[list[str], list[list]]:
+    return rows_csv(result, list(COLUMNS))

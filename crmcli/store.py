@@ -1,0 +1,440 @@
+"""The data folder: find it, list, read, create, update and delete records.
+
+Every write is atomic (a temporary file in the same folder, fsynced, renamed
+over) and happens under the folder's lock, so concurrent ``crm`` processes
+never lose an update.  Nothing follows a symbolic link, and files or folders
+whose names begin with ``.`` are never records.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crmcli.config import Config, config_from_raw
+from crmcli.errors import AmbiguousError, CrmError, DataError, LockError, NotFoundError, Problem
+from crmcli.ids import check_id, fold, new_id
+from crmcli.schema import FOLDERS, KINDS, ORDER, TITLE_FIELD
+
+CONFIG_NAME = "crm.yaml"
+LOCK_TIMEOUT = float(os.environ.get("CRM_LOCK_TIMEOUT", "60"))
+
+
+@dataclass
+class Dataset:
+    """Every record of a folder, typed, as plain dicts with an ``id`` key."""
+
+    clients: list[dict] = field(default_factory=list)
+    deals: list[dict] = field(default_factory=list)
+    activities: list[dict] = field(default_factory=list)
+    stakeholders: list[dict] = field(default_factory=list)
+    competitors: list[dict] = field(default_factory=list)
+
+    def of(self, kind: str) -> list[dict]:
+        return getattr(self, FOLDERS[kind])
+
+
+def find_root(explicit: str | None = None, cwd: str | None = None) -> Path:
+    """``--dir`` > ``CRM_DIR`` > the nearest folder at or above cwd with crm.yaml."""
+    chosen = explicit or os.environ.get("CRM_DIR")
+    if chosen:
+        root = Path(chosen).expanduser()
+        if not (root / CONFIG_NAME).is_file():
+            raise CrmError(f"{root} is not a crm data folder (no {CONFIG_NAME})",
+                           hint=f"create one with: crm init {root}")
+        return root.absolute()
+    here = Path(cwd or os.getcwd()).absolute()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    raise CrmError("no crm data folder here or above (no crm.yaml found)",
+                   hint="create one with: crm init PATH, or point to one with --dir or CRM_DIR")
+
+
+def _read_bytes(path: Path) -> bytes:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(10 * 1024 * 1024 + 1)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes, exclusive: bool = False, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` atomically; with ``exclusive`` never clobber."""
+    folder = path.parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+            if mode is None:
+                umask = os.umask(0)
+                os.umask(umask)
+                mode = 0o666 & ~umask
+            os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if exclusive:
+            os.link(tmp, path)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    dfd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+class Store:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self._config: Config | None = None
+        self.config_problems: list[Problem] = []
+        self._lock_fd: int | None = None
+        self._lock_depth = 0
+
+    # ------------------------------------------------------------ settings
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            from crmcli.codec import read_yaml
+            path = self.root / CONFIG_NAME
+            raw, lines, problems = read_yaml(_read_bytes(path), CONFIG_NAME)
+            if raw is None and problems and "empty" not in problems[0].message:
+                p = problems[0]
+                raise DataError(p.message, p.path, p.line, p.hint)
+            cfg, more = config_from_raw(raw, CONFIG_NAME, lines)
+            self._config = cfg
+            self.config_problems = more
+        return self._config
+
+    # ------------------------------------------------------------ paths
+    def rel(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    def folder(self, kind: str) -> Path:
+        folder = self.root / FOLDERS[kind]
+        if folder.is_symlink():
+            raise DataError(f"{FOLDERS[kind]}/ is a symbolic link; crm does not follow links out of the folder")
+        return folder
+
+    def path_for(self, kind: str, rid: str) -> Path:
+        check_id(rid)
+        return self.folder(kind) / f"{rid}.yaml"
+
+    def iter_files(self, kind: str):
+        """(id, path) of every record file of a kind, subfolders included."""
+        top = self.folder(kind)
+        stack = [top]
+        while stack:
+            d = stack.pop()
+            try:
+                it = os.scandir(d)
+            except FileNotFoundError:
+                continue
+            with it:
+                for entry in it:
+                    name = entry.name
+                    if name.startswith(".") or entry.is_symlink():
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+                    elif name.endswith(".yaml") and entry.is_file(follow_symlinks=False):
+                        yield name[:-5], Path(entry.path)
+
+    def ids(self, kind: str) -> list[str]:
+        return [rid for rid, _ in self.iter_files(kind)]
+
+    def find_file(self, kind: str, rid: str) -> Path | None:
+        path = self.path_for(kind, rid)
+        try:
+            st = os.lstat(path)
+            if stat.S_ISREG(st.st_mode):
+                return path
+        except FileNotFoundError:
+            pass
+        top = self.folder(kind)
+        if not top.is_dir():
+            return None
+        # a record may sit in a subfolder; only walk when there are subfolders
+        for d in _subdirs(top):
+            for rid2, p in _walk_named(d, f"{rid}.yaml"):
+                return p
+        return None
+
+    # ------------------------------------------------------------ reading
+    def read_file(self, kind: str, rid: str, path: Path) -> tuple[dict | None, dict, list[Problem]]:
+        from crmcli.codec import read_yaml
+        from crmcli.records import type_record
+        rel = self.rel(path)
+        try:
+            data = _read_bytes(path)
+        except OSError as exc:
+            return None, {}, [Problem(rel, None, f"cannot read: {exc.strerror}")]
+        raw, lines, problems = read_yaml(data, rel)
+        if raw is None:
+            return None, {}, problems
+        rec, more = type_record(kind, rid, raw, lines, self.config, rel)
+        return rec, lines, problems + more
+
+    def get(self, kind: str, rid: str) -> dict:
+        """One record by exact id; a DataError when it cannot be read."""
+        path = self.find_file(kind, rid)
+        if path is None:
+            raise NotFoundError(f"no {kind} with id {rid!r}")
+        rec, _, problems = self.read_file(kind, rid, path)
+        errors = [p for p in problems if p.severity == "error"]
+        if rec is None or errors:
+            p = errors[0]
+            raise DataError(p.message, p.path, p.line, p.hint)
+        return rec
+
+    def load(self, kind: str) -> tuple[list[dict], list[Problem]]:
+        records, problems = [], []
+        for rid, path in self.iter_files(kind):
+            rec, _, probs = self.read_file(kind, rid, path)
+            errors = [p for p in probs if p.severity == "error"]
+            problems.extend(errors)
+            if rec is not None and not errors:
+                records.append(rec)
+        records.sort(key=lambda r: r["id"])
+        return records, problems
+
+    def load_all(self, kinds=KINDS) -> tuple[Dataset, list[Problem]]:
+        data, problems = Dataset(), []
+        for kind in kinds:
+            recs, probs = self.load(kind)
+            data.of(kind).extend(recs)
+            problems.extend(probs)
+        return data, problems
+
+    # ------------------------------------------------------------ lookup
+    def resolve(self, kind: str, ref: str) -> str:
+        """An id from an exact id, a unique id prefix, or (clients, stakeholders,
+        competitors) an exact name, case-insensitive."""
+        if not ref or not ref.strip():
+            raise CrmError(f"an empty {kind} id")
+        from crmcli.schema import ID_RE
+        if ID_RE.match(ref) and self.find_file(kind, ref) is not None:
+            return ref
+        if ID_RE.match(ref):
+            matches = sorted(rid for rid in self.ids(kind) if rid.startswith(ref))
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                raise AmbiguousError(f"{kind} {ref!r} is ambiguous: it matches {', '.join(matches[:10])}"
+                                     + (" ..." if len(matches) > 10 else ""))
+        name_field = TITLE_FIELD[kind]
+        if kind in ("client", "stakeholder", "competitor", "deal"):
+            want = fold(ref.strip())
+            hits = []
+            for rid, path in self.iter_files(kind):
+                rec, _, _ = self.read_file(kind, rid, path)
+                if rec and isinstance(rec.get(name_field), str) and fold(rec[name_field].strip()) == want:
+                    hits.append(rid)
+            if len(hits) == 1:
+                return hits[0]
+            if len(hits) > 1:
+                raise AmbiguousError(f"{kind} name {ref!r} is ambiguous: it matches {', '.join(sorted(hits))}")
+        raise NotFoundError(f"no {kind} matches {ref!r} (by id, id prefix or name)")
+
+    # ------------------------------------------------------------ locking
+    @contextlib.contextmanager
+    def locked(self):
+        import fcntl
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
+        crm_dir = self.root / ".crm"
+        crm_dir.mkdir(exist_ok=True)
+        fd = os.open(crm_dir / "lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+        deadline = time.monotonic() + LOCK_TIMEOUT
+        delay = 0.002
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    os.close(fd)
+                    raise
+                if time.monotonic() > deadline:
+                    os.close(fd)
+                    raise LockError(f"another crm process has held the folder's lock for {LOCK_TIMEOUT:.0f} s; "
+                                    "nothing was written", hint="retry in a moment")
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+        self._lock_depth = 1
+        try:
+            yield
+        finally:
+            self._lock_depth = 0
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    # ------------------------------------------------------------ writing
+    def create(self, kind: str, rec: dict, rid: str | None = None) -> str:
+        """Write a new record canonically; never clobbers.  Returns its id."""
+        from crmcli.codec import dump_mapping
+        from crmcli.records import canonical
+        folder = self.folder(kind)
+        folder.mkdir(parents=True, exist_ok=True)
+        text = dump_mapping(canonical(kind, rec)).encode("utf-8")
+        self._verify(kind, text, rec)
+        title = rec.get(TITLE_FIELD[kind]) or kind
+        if kind == "activity":
+            title = f"{rec.get('type') or 'activity'} {rec.get('client') or rec.get('deal') or rec.get('stakeholder') or ''}"
+        with self.locked():
+            for _ in range(20):
+                new = rid or new_id(str(title), fallback=kind)
+                path = self.path_for(kind, new)
+                try:
+                    atomic_write(path, text, exclusive=True)
+                    return new
+                except FileExistsError:
+                    if rid:
+                        raise CrmError(f"a {kind} with id {rid!r} already exists") from None
+            raise CrmError("could not find a free id; try again")  # pragma: no cover
+
+    def update(self, kind: str, rid: str, change) -> dict:
+        """Read-modify-write one record under the lock.
+
+        ``change(record) -> record`` gets the typed record and returns the
+        wanted one; only what differs is written, the rest of the file is kept
+        as its author wrote it.  A file that does not read cleanly is refused.
+        """
+        from crmcli.codec import edit_text
+        from crmcli.records import canonical
+        order = list(ORDER[kind])
+        with self.locked():
+            path = self.find_file(kind, rid)
+            if path is None:
+                raise NotFoundError(f"no {kind} with id {rid!r}")
+            before = os.lstat(path)
+            rec, _, problems = self.read_file(kind, rid, path)
+            errors = [p for p in problems if p.severity == "error"]
+            if rec is None or errors:
+                p = errors[0]
+                raise DataError(p.message + " (nothing was written; fix the file first)", p.path, p.line, p.hint)
+            wanted = change(dict(rec))
+            if wanted == rec:
+                return rec
+            data = _read_bytes(path)
+            text = data.decode("utf-8")
+            new_typed = canonical(kind, wanted)
+            out = edit_text(text, lambda old: _keep_untouched(old, new_typed, rec, wanted), order)
+            encoded = out.encode("utf-8")
+            self._verify(kind, encoded, wanted)
+            after = os.lstat(path)
+            if (after.st_mtime_ns, after.st_size, after.st_ino) != (before.st_mtime_ns, before.st_size, before.st_ino):
+                raise DataError("the file changed on disk while crm was editing it; nothing was written",
+                                self.rel(path), hint="run the command again")
+            atomic_write(path, encoded, mode=stat.S_IMODE(before.st_mode))
+            return wanted
+
+    def delete(self, kind: str, rid: str) -> None:
+        with self.locked():
+            path = self.find_file(kind, rid)
+            if path is None:
+                raise NotFoundError(f"no {kind} with id {rid!r}")
+            os.unlink(path)
+            dfd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+
+    def _verify(self, kind: str, text: bytes, wanted: dict) -> None:
+        """What the tool writes must read back as what it meant to write."""
+        from crmcli.codec import read_yaml
+        from crmcli.records import type_record
+        raw, lines, problems = read_yaml(text, kind)
+        back, more = (type_record(kind, wanted.get("id", "x"), raw, lines, self.config, kind)
+                      if raw is not None else (None, []))
+        if back is not None:
+            back = {k: v for k, v in back.items() if k != "id"}
+        want = {k: v for k, v in wanted.items() if k != "id" and v not in (None, [], {})}
+        if back != want:
+            raise CrmError(f"internal error: the {kind} would not read back as written; nothing was written")
+
+
+def _keep_untouched(old_raw: dict, new_typed: dict, old_rec: dict, new_rec: dict) -> dict:
+    """The wanted mapping, where fields the command did not change keep their
+    text exactly (``amount: 1500.0`` stays, not ``1500``)."""
+    out = {}
+    for key, value in new_typed.items():
+        if key in old_raw and key in old_rec and key in new_rec and old_rec[key] == new_rec[key]:
+            out[key] = old_raw[key]
+        else:
+            out[key] = value
+    # keys the file has but the typed record dropped (e.g. an id: key) stay
+    for key, value in old_raw.items():
+        if key not in out and key not in old_rec:
+            out[key] = value
+    return out
+
+
+def _subdirs(top: Path):
+    with os.scandir(top) as it:
+        for e in it:
+            if not e.name.startswith(".") and e.is_dir(follow_symlinks=False):
+                yield Path(e.path)
+
+
+def _walk_named(top: Path, name: str):
+    stack = [top]
+    while stack:
+        d = stack.pop()
+        with os.scandir(d) as it:
+            for e in it:
+                if e.name.startswith(".") or e.is_symlink():
+                    continue
+                if e.is_dir(follow_symlinks=False):
+                    stack.append(Path(e.path))
+                elif e.name == name and e.is_file(follow_symlinks=False):
+                    yield e.name[:-5], Path(e.path)
+
+
+GITIGNORE = ".crm/\n"
+
+
+def init_folder(target: Path, name: str, git: bool = False) -> None:
+    """Make a data folder; refuses an existing one (a crm.yaml, or any file)."""
+    from crmcli.codec import plain_ok, double_quoted
+    from crmcli.config import INIT_TEMPLATE
+    if (target / CONFIG_NAME).exists():
+        raise CrmError(f"{target} is already a crm data folder; nothing was changed")
+    if target.exists() and (not target.is_dir() or any(p.name not in (".git",) for p in target.iterdir())):
+        raise CrmError(f"{target} exists and is not empty; nothing was changed",
+                       hint="choose a new or empty folder")
+    target.mkdir(parents=True, exist_ok=True)
+    for folder in FOLDERS.values():
+        (target / folder).mkdir(exist_ok=True)
+    (target / ".crm").mkdir(exist_ok=True)
+    atomic_write(target / ".gitignore", GITIGNORE.encode())
+    shown = name if plain_ok(name) else double_quoted(name)
+    atomic_write(target / CONFIG_NAME, INIT_TEMPLATE.format(name=shown).encode("utf-8"), exclusive=True)
+    if git:
+        from crmcli import gitops
+        gitops.init_repo(target)
