@@ -106,6 +106,9 @@ class Store:
         self.config_problems: list[Problem] = []
         self._lock_fd: int | None = None
         self._lock_depth = 0
+        # what this process wrote: (action, kind, id, title, path); a git
+        # folder commits them when the command ends (see crmcli.gitops)
+        self.writes: list[tuple[str, str, str, str, Path]] = []
 
     # ------------------------------------------------------------ settings
     @property
@@ -311,6 +314,7 @@ class Store:
                 path = self.path_for(kind, new)
                 try:
                     atomic_write(path, text, exclusive=True)
+                    self.writes.append(("add", kind, new, str(rec.get(TITLE_FIELD[kind]) or title), path))
                     return new
                 except FileExistsError:
                     if rid:
@@ -351,14 +355,16 @@ class Store:
                 raise DataError("the file changed on disk while crm was editing it; nothing was written",
                                 self.rel(path), hint="run the command again")
             atomic_write(path, encoded, mode=stat.S_IMODE(before.st_mode))
+            self.writes.append(("edit", kind, rid, str(wanted.get(TITLE_FIELD[kind]) or rid), path))
             return wanted
 
-    def delete(self, kind: str, rid: str) -> None:
+    def delete(self, kind: str, rid: str, title: str | None = None) -> None:
         with self.locked():
             path = self.find_file(kind, rid)
             if path is None:
                 raise NotFoundError(f"no {kind} with id {rid!r}")
             os.unlink(path)
+            self.writes.append(("rm", kind, rid, title or rid, path))
             dfd = os.open(path.parent, os.O_RDONLY)
             try:
                 os.fsync(dfd)
@@ -373,8 +379,8 @@ class Store:
         back, more = (type_record(kind, wanted.get("id", "x"), raw, lines, self.config, kind)
                       if raw is not None else (None, []))
         if back is not None:
-            back = {k: v for k, v in back.items() if k != "id"}
-        want = {k: v for k, v in wanted.items() if k != "id" and v not in (None, [], {})}
+            back = _drop_empty({k: v for k, v in back.items() if k != "id"})
+        want = _drop_empty({k: v for k, v in wanted.items() if k != "id"})
         if back != want:
             raise CrmError(f"internal error: the {kind} would not read back as written; nothing was written")
 
@@ -393,6 +399,14 @@ def _keep_untouched(old_raw: dict, new_typed: dict, old_rec: dict, new_rec: dict
         if key not in out and key not in old_rec:
             out[key] = value
     return out
+
+
+def _drop_empty(value):
+    if isinstance(value, dict):
+        return {k: _drop_empty(v) for k, v in value.items() if v is not None and v != [] and v != {}}
+    if isinstance(value, list):
+        return [_drop_empty(v) for v in value]
+    return value
 
 
 def _subdirs(top: Path):

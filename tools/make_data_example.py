@@ -19,13 +19,13 @@ writes:
 * a string is written plain unless it
     - is empty or has leading/trailing white space,
     - starts with a YAML indicator  - ? : , [ ] { } # & * ! | > ' " % @ `
-    - contains ": " or " #", or ends with ":",
-    - is (any case) y, n, yes, no, on, off, true, false, null, ~, =, <<,
-      .inf, -.inf, +.inf, .nan,
-    - starts with a digit, or with + or . followed by a digit (numbers,
-      dates, times, phones, zip codes: "0123 456", "+7 912 345-67-89"),
-    - holds a control character,
+    - contains ": " or " #", ends with ":", or holds a control character,
+    - could be read by YAML 1.1 or 1.2 as anything but text: null, ~, a
+      boolean (yes/no/on/off/y/n/true/false), a number (ints, floats,
+      octal/hex/binary, sexagesimal 12:30, .inf, .nan), a date or timestamp,
+      = or <<  (so "00017" is quoted, "2gis" is not),
   in which case it is double-quoted (only \\ and " escaped; UTF-8 as is);
+  phones are always double-quoted ("+7 912 345-67-89", "0123 456");
 * multi-line text is a `|-` literal block indented two spaces past its key.
 
 Three files are written by hand on purpose (comments, another key order,
@@ -116,28 +116,25 @@ ORDER = {
 SUB_ORDER = {"history": ["stage", "date"],
              "actions": ["name", "plan", "fact", "responsible", "resource"]}
 
-SPECIAL_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "=", "<<",
-                 ".inf", "-.inf", "+.inf", ".nan"}
+# strings that YAML 1.1 or 1.2 could resolve as something other than text
+NON_STRING = re.compile(
+    r"^(?:null|Null|NULL|~|true|True|TRUE|false|False|FALSE|y|Y|n|N|yes|Yes|YES|no|No|NO"
+    r"|on|On|ON|off|Off|OFF"
+    r"|[-+]?[0-9_]+(?::[0-5]?[0-9])*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+"
+    r"|0b[01_]+|[-+]?\.[0-9]+(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)|=|<<"
+    r"|\d{4}-\d\d?-\d\d?(?:(?:[Tt]|[ \t]+)\d\d?:\d\d:\d\d(?:\.\d*)?"
+    r"(?:[ \t]*(?:Z|[-+]\d\d?(?::\d\d)?))?)?)$")
 INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
+BAD_IN_PLAIN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]|: |:$| #")
+ALWAYS_QUOTED = {"phones"}  # a phone is text even where it happens to be safe plain
 
 
 def needs_quotes(s: str) -> bool:
-    if s == "" or s != s.strip():
-        return True
-    if s[0] in INDICATORS:
-        return True
-    if ": " in s or " #" in s or s.endswith(":"):
-        return True
-    if s.lower() in SPECIAL_WORDS:
-        return True
-    if s[0].isdigit() or (s[0] in "+." and len(s) > 1 and s[1].isdigit()):
-        return True
-    if any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029\ufeff" for c in s):
-        return True
-    return False
+    return (s == "" or s != s.strip() or s[0] in INDICATORS or bool(BAD_IN_PLAIN.search(s))
+            or bool(NON_STRING.match(s)))
 
 
-def scalar(v) -> str:
+def scalar(v, quote: bool = False) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, datetime):
@@ -148,7 +145,7 @@ def scalar(v) -> str:
         return str(v)
     if isinstance(v, str):
         assert "\n" not in v
-        if needs_quotes(v):
+        if quote or needs_quotes(v):
             return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
         return v
     raise TypeError(repr(v))
@@ -177,7 +174,7 @@ def emit_value(key: str, v, indent: int, lines: list[str], first_prefix: str | N
                     emit_value(k, item[k], indent + 2, lines,
                                first_prefix=(pad + "- ") if i == 0 else None)
             else:
-                lines.append(f"{pad}- {scalar(item)}")
+                lines.append(f"{pad}- {scalar(item, quote=key in ALWAYS_QUOTED)}")
     elif isinstance(v, dict):
         lines.append(f"{head}{key}:")
         for k, sub in v.items():

@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> None:
         rv = command.main(args=args, prog_name="crm", standalone_mode=False)
         if isinstance(rv, int) and not isinstance(rv, bool):
             code = rv
+        if code == 0:
+            common.after_command(_command_path(args))
     except Exit as exc:
         code = exc.exit_code
     except Abort:
@@ -126,6 +128,25 @@ def main(argv: list[str] | None = None) -> None:
     except (ValueError, OSError):
         pass
     sys.exit(code)
+
+
+def _command_path(args: list[str]) -> str:
+    """The words of the command that ran ("deal move"), for commit messages."""
+    words = []
+    skip = False
+    for a in args:
+        if skip:
+            skip = False
+            continue
+        if a in ("--dir", "--today"):
+            skip = True
+            continue
+        if a.startswith("-"):
+            continue
+        words.append(a)
+        if len(words) == 2 or words[0] in ("log", "init", "check", "find", "sync", "remind", "mail"):
+            break
+    return " ".join(words)
 
 
 def _quiet_pipe() -> int:

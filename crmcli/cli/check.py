@@ -23,7 +23,7 @@ def check(strict: bool = typer.Option(False, "--strict", help="Treat warnings (u
         for rid, path in st.iter_files(kind):
             rec, lines, probs = st.read_file(kind, rid, path)
             problems.extend(probs)
-            if rec is not None and not any(p.severity == "error" for p in probs):
+            if rec is not None:  # fields that did read are still cross-checked
                 items[kind].append((rec, lines, st.rel(path)))
         problems.extend(_strays(st.root / FOLDERS[kind], st))
     problems.extend(check_records(items, cfg))

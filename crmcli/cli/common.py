@@ -17,6 +17,8 @@ class State:
     today_text: str | None = None
     no_commit: bool = False
     _store: object = None
+    # a few words a command adds to its git commit message ("-> won")
+    commit_detail: str | None = None
 
 
 STATE = State()
@@ -136,3 +138,18 @@ def print_id_note(kind: str, rid: str, what: str) -> None:
     """Tell a person at a terminal what changed; silent in scripts."""
     if sys.stderr.isatty():
         note(f"{what} {kind} {rid}")
+
+
+def after_command(command_path: str) -> None:
+    """Called once a command has succeeded: in a git folder, commit what it
+    wrote as one commit (contract section 9)."""
+    st = STATE._store
+    if st is None or not st.writes or STATE.no_commit:
+        return
+    try:
+        from crmcli import gitops
+    except ImportError:  # pragma: no cover
+        return
+    hook = getattr(gitops, "autocommit", None)
+    if hook is not None:
+        hook(st, command_path, STATE.commit_detail)

@@ -78,6 +78,7 @@ def move(ref: str = typer.Argument(..., metavar="ID", help="deal id or id prefix
             rec["lost_to"] = comp
         return rec
     st.update(KIND, rid, change)
+    common.STATE.commit_detail = f"-> {stage}"
     common.print_id_note(KIND, rid, f"moved to {stage}:")
 
 

@@ -57,9 +57,9 @@ def competitors_report(data: Dataset, cfg: Config, spec: CompetitorsSpec) -> dic
         for cid in rivals:
             s = stat(cid)
             s["deals"] += 1
-            s["won"] += f.won
-            s["lost"] += f.lost
-            s["lost_to"] += f.lost and f.deal.get("lost_to") == cid
+            s["won"] += int(f.won)
+            s["lost"] += int(f.lost)
+            s["lost_to"] += int(f.lost and f.deal.get("lost_to") == cid)
 
     rows = [{"competitor": cid, "name": names.get(cid), "clients": s["clients"],
              "deals_contested": s["deals"], "lost_to": s["lost_to"], "won_against": s["won"],

@@ -10,7 +10,7 @@ from crmcli.config import Config
 from crmcli.reports import pictures
 from crmcli.reports.common import (
     Dataset, DealFacts, Filters, check_filters, csv_cell, deal_facts, fmt_money, fmt_num,
-    fmt_rate, format_pairs, format_table, iso, last_entry, median, money, money_ratio,
+    fmt_rate, format_pairs, format_table, iso, last_entry, median, money,
     in_window, ratio, stage_entries, total,
 )
 

@@ -16,6 +16,7 @@ from crmcli.schema import FIELDS
 COLUMNS = ("value", "clients", "customers", "revenue")
 LIST_FIELDS = ("tags", "competitors")
 SCALAR_TYPES = ("text", "enum", "ref", "owner", "date", "bool")
+DEFAULTS = {"kind": "organization", "opt_out": False}   # contract §2 defaults of absent fields
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,8 @@ def segments_report(data: Dataset, cfg: Config, spec: SegmentsSpec) -> dict:
             else:
                 values = [str(value) if isinstance(value, dict) else value]
         else:
-            values = [client.get(name)]
+            value = client.get(name)
+            values = [DEFAULTS.get(name) if value is None else value]
         bought = revenue_of.get(client.get("id"))
         for value in values:
             g = groups.setdefault(value, {"clients": 0, "customers": 0, "values": []})
