@@ -17,18 +17,17 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 
-import yaml
-
 from crmcli.errors import Problem
 
 MAX_BYTES = 10 * 1024 * 1024
 CONFLICT_RE = re.compile(rb"^(<{7}|={7}|>{7}|\|{7})(?: |\r?$)", re.M)
 BOM = "\ufeff"
 
-try:  # libyaml is there on every platform PyYAML ships wheels for
-    _Loader = yaml.CBaseLoader
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.BaseLoader
+
+def _yaml():
+    """PyYAML and its fastest string-only loader, imported when first needed."""
+    import yaml
+    return yaml, getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
 _ALLOWED_TAGS = {None, "!", "tag:yaml.org,2002:str", "tag:yaml.org,2002:map",
                  "tag:yaml.org,2002:seq"}
@@ -78,6 +77,7 @@ def read_yaml(data: bytes, path: str) -> tuple[dict | None, dict, list[Problem]]
 
 
 def parse_text(text: str, path: str) -> tuple[dict | None, dict, list[Problem]]:
+    yaml, _ = _yaml()
     lines: dict = {}
     try:
         value = _build(text, lines)
@@ -136,7 +136,8 @@ def _build(text: str, lines: dict):
         top[2] = _NO_KEY
         return p
 
-    for event in yaml.parse(text, Loader=_Loader):
+    yaml, loader = _yaml()
+    for event in yaml.parse(text, Loader=loader):
         cls = type(event)
         line = event.start_mark.line + 1 if event.start_mark else None
         if cls is yaml.AliasEvent:
@@ -188,10 +189,11 @@ _Y12_NONSTR = re.compile(
     r"|\d{4}-\d\d?-\d\d?(?:(?:[Tt]|[ \t]+)\d\d?:\d\d:\d\d(?:\.\d*)?(?:[ \t]*(?:Z|[-+]\d\d?(?::\d\d)?))?)?)$")
 _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
 _PLAIN_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]|: |:$| #")
-_NONPRINTABLE = re.compile(r"[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# characters YAML cannot hold as they are (its printable set, complemented)
+_NONPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\x00": "\\0",
             "\x85": "\\N", "\u2028": "\\L", "\u2029": "\\P", "\ufeff": "\\uFEFF"}
-_DQ_SPECIAL = re.compile(r'[\\"\n\t\r\x00\x85\u2028\u2029\ufeff]|[^\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]')
+_DQ_SPECIAL = re.compile(r'[\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]')
 
 
 def plain_ok(s: str) -> bool:

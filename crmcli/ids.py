@@ -2,8 +2,8 @@
 and checked before any path is built from them."""
 from __future__ import annotations
 
+import os
 import re
-import secrets
 import unicodedata
 
 from crmcli.errors import CrmError
@@ -48,7 +48,7 @@ def slugify(text: str, limit: int = 40) -> str:
 
 
 def new_id(name: str, fallback: str = "rec") -> str:
-    suffix = "".join(secrets.choice(_ALPHABET) for _ in range(4))
+    suffix = "".join(_ALPHABET[b % 36] for b in os.urandom(4))
     return f"{slugify(name) or fallback}-{suffix}"
 
 

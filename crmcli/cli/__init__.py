@@ -9,81 +9,122 @@ from __future__ import annotations
 import os
 import sys
 
-import typer
-
 from crmcli import __version__
-from crmcli.cli import common
 
-app = typer.Typer(
-    name="crm",
-    help="A customer-relationship manager for people who live in the shell.\n\n"
-         "Data is a folder of YAML files (see docs/data-format.md).",
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    no_args_is_help=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-def _version(value: bool):
-    if value:
-        print(f"crm {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def root(
-    dir: str = typer.Option(None, "--dir", metavar="PATH",
-                            help="The data folder (default: $CRM_DIR, else the nearest crm.yaml above)."),
-    today: str = typer.Option(None, "--today", metavar="DATE",
-                              help="Fix 'today' (YYYY-MM-DD) for reports and reminders; also $CRM_TODAY."),
-    no_commit: bool = typer.Option(False, "--no-commit", help="In a git folder, do not commit this change."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
-):
-    common.STATE.dir = dir
-    common.STATE.today_text = today
-    common.STATE.no_commit = no_commit
+# command word -> module of crmcli.cli that provides it; only the module a
+# command needs is imported, so a single command starts fast
+COMMANDS = {
+    "init": "init", "client": "client", "deal": "deal", "log": "log", "activity": "activity",
+    "task": "task", "stakeholder": "stakeholder", "competitor": "competitor", "check": "check",
+    "find": "find", "report": "report", "remind": "remind", "mail": "mail",
+    "import": "importexport", "export": "importexport", "sync": "team", "history": "team",
+}
+GROUP_HELP = {
+    "client": "People and organizations you sell to.",
+    "deal": "Deals and their way through the pipeline.",
+    "activity": "The contact log: calls, meetings, letters, complaints ...",
+    "task": "Planned activities: what is to be done, by whom, by when.",
+    "stakeholder": "The stakeholder map: goals, plans and facts.",
+    "competitor": "Competitors around your clients.",
+}
+_GLOBAL_WITH_VALUE = ("--dir", "--today")
 
 
-def _register():
-    from crmcli.cli import activity, check, client, competitor, deal, find, init, log, stakeholder, task
-    app.command("init")(init.init)
-    app.add_typer(client.app, name="client", help="People and organizations you sell to.")
-    app.add_typer(deal.app, name="deal", help="Deals and their way through the pipeline.")
-    app.command("log")(log.log)
-    app.add_typer(activity.app, name="activity", help="The contact log: calls, meetings, letters, complaints ...")
-    app.add_typer(task.app, name="task", help="Planned activities: what is to be done, by whom, by when.")
-    app.add_typer(stakeholder.app, name="stakeholder", help="The stakeholder map: goals, plans and facts.")
-    app.add_typer(competitor.app, name="competitor", help="Competitors around your clients.")
-    app.command("check")(check.check)
-    app.command("find")(find.find)
-    for name in ("report", "remind", "mail", "importexport", "team"):
+def build_app(only: str | None = None):
+    """The Typer app with every command, or with just the one named."""
+    import typer
+
+    from crmcli.cli import common
+
+    app = typer.Typer(
+        name="crm",
+        help="A customer-relationship manager for people who live in the shell.\n\n"
+             "Data is a folder of YAML files (see docs/data-format.md).",
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+        no_args_is_help=True,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    def _version(value: bool):
+        if value:
+            print(f"crm {__version__}")
+            raise typer.Exit()
+
+    @app.callback()
+    def root(
+        dir: str = typer.Option(None, "--dir", metavar="PATH",
+                                help="The data folder (default: $CRM_DIR, else the nearest crm.yaml above)."),
+        today: str = typer.Option(None, "--today", metavar="DATE",
+                                  help="Fix 'today' (YYYY-MM-DD) for reports and reminders; also $CRM_TODAY."),
+        no_commit: bool = typer.Option(False, "--no-commit", help="In a git folder, do not commit this change."),
+        version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                     help="Print the version and exit."),
+    ):
+        common.STATE.dir = dir
+        common.STATE.today_text = today
+        common.STATE.no_commit = no_commit
+
+    modules = []
+    for word, name in COMMANDS.items():
+        if only is not None and word != only or name in modules:
+            continue
+        modules.append(name)
+    import importlib
+    for name in modules:
         try:
-            mod = __import__(f"crmcli.cli.{name}", fromlist=["register"])
+            mod = importlib.import_module(f"crmcli.cli.{name}")
         except ModuleNotFoundError as exc:
             if exc.name != f"crmcli.cli.{name}":
                 raise
             continue
-        mod.register(app)
+        if hasattr(mod, "register"):
+            mod.register(app)
+        elif hasattr(mod, "app"):
+            app.add_typer(mod.app, name=name, help=GROUP_HELP.get(name))
+        else:
+            app.command(name)(getattr(mod, name))
+    return app
 
 
-_register()
+def __getattr__(name):
+    if name == "app":
+        return build_app()
+    raise AttributeError(name)
+
+
+def _command_word(args: list[str]) -> str | None:
+    skip = False
+    for a in args:
+        if skip:
+            skip = False
+            continue
+        if a in _GLOBAL_WITH_VALUE:
+            skip = True
+            continue
+        if a.startswith("-"):
+            continue
+        return a if a in COMMANDS else None
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run ``crm``; the one error boundary: no traceback reaches a user."""
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--version"]:
+        sys.stdout.write(f"crm {__version__}\n")
+        sys.exit(0)
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
     from typer.exceptions import Abort, Exit
     from typer.main import get_command
 
+    from crmcli.cli import common
     from crmcli.errors import CrmError
 
-    args = sys.argv[1:] if argv is None else argv
     code = 0
     try:
-        command = get_command(app)
+        command = get_command(build_app(_command_word(args)))
         rv = command.main(args=args, prog_name="crm", standalone_mode=False)
         if isinstance(rv, int) and not isinstance(rv, bool):
             code = rv

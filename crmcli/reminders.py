@@ -1,0 +1,288 @@
+"""What is due: the reminders of contract section 6, from records and a given today.
+
+Pure: typed records and settings in, plain data out.  Nothing here reads the
+disk or the clock; ``today`` is always an argument.
+
+An item is a dict with exactly the keys of the contract's JSON::
+
+    {"kind", "due", "overdue_days", "owner", "record", "client", "text"}
+
+``due`` is an ISO date, ``overdue_days`` = today - due (negative for items
+still ahead), ``owner`` whoever must act, ``record`` the id the item comes
+from, ``client`` the client it concerns (or None), ``text`` one line naming the
+client or stakeholder and what is due.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+from crmcli.query import client_status, won_dates
+
+KINDS = ("task", "follow_up", "no_contact", "stuck_deal", "stakeholder_action", "target_date", "birthday")
+FIELDS = ("kind", "due", "overdue_days", "owner", "record", "client", "text")
+_SPACE = re.compile(r"\s+")
+
+
+def _day(value) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return None
+
+
+def _when(value) -> tuple:
+    """A sort key for a date or a date-time (a date sorts before its times)."""
+    if isinstance(value, datetime):
+        return (value.date(), 1, value.time())
+    return (value, 0, None)
+
+
+def one_line(text) -> str:
+    """Text on one line: any run of whitespace (newlines too) becomes a space."""
+    return _SPACE.sub(" ", str(text)).strip() if text is not None else ""
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None) -> list[dict]:
+    """Every reminder due on or before ``today + days`` (birthdays: in
+    ``[today, today + days]``), for everyone or one ``owner``, sorted by due
+    date (so overdue first), then by kind, text and record."""
+    horizon = today + timedelta(days=days)
+    clients = {c["id"]: c for c in data.clients}
+    deals = {d["id"]: d for d in data.deals}
+    stakeholders = {s["id"]: s for s in data.stakeholders}
+    items: list[dict] = []
+
+    def client_name(cid):
+        c = clients.get(cid)
+        return one_line(c.get("name")) if c and c.get("name") else (cid or "")
+
+    def client_owner(cid):
+        c = clients.get(cid)
+        return c.get("owner") if c else None
+
+    def add(kind, due, who, record, client, text):
+        if owner is not None and who != owner:
+            return
+        items.append({"kind": kind, "due": due.isoformat(), "overdue_days": (today - due).days,
+                      "owner": who, "record": record, "client": client, "text": text})
+
+    # --- activities: tasks, and each client's last contact --------------------
+    last_done: dict[str, dict] = {}
+    for a in data.activities:
+        cid = a.get("client")
+        if cid is None and a.get("deal") in deals:
+            cid = deals[a["deal"]].get("client")
+        status = a.get("status") or "done"
+        day = _day(a.get("date"))
+        if status == "planned":
+            if day is None or day > horizon:
+                continue
+            sh = stakeholders.get(a.get("stakeholder"))
+            deal = deals.get(a.get("deal"))
+            if cid is None and sh is not None:
+                cid = sh.get("client")
+            who = (a.get("owner") or (deal or {}).get("owner") or (sh or {}).get("owner")
+                   or client_owner(cid))
+            if a.get("client") is None and sh is not None:
+                name = one_line(sh.get("name")) or sh["id"]
+            elif cid is not None:
+                name = client_name(cid)
+            else:
+                name = a["id"]
+            what = one_line(a.get("comment"))
+            kind_word = a.get("type") or "task"
+            if not what:
+                what = kind_word
+            elif kind_word != "task":
+                what = f"{kind_word}: {what}"
+            add("task", day, who, a["id"], cid, f"{name}: {what}")
+        elif status == "done" and cid is not None and day is not None and day <= today:
+            prev = last_done.get(cid)
+            if prev is None or (_when(a["date"]), a["id"]) > (_when(prev["date"]), prev["id"]):
+                last_done[cid] = a
+
+    # --- follow-ups and contact cadence, per client ---------------------------
+    won = won_dates(data.deals, cfg.won_stage)
+    for cid, c in clients.items():
+        name = client_name(cid)
+        last = last_done.get(cid)
+        if last is not None and last.get("next") is not None:
+            due = _day(last["next"])
+            if due is not None and due <= horizon:
+                what = f"follow up on the {last.get('type') or 'contact'} of {_day(last['date']).isoformat()}"
+                comment = one_line(last.get("comment"))
+                if comment:
+                    what += f" ({comment})"
+                add("follow_up", due, last.get("owner") or c.get("owner"), last["id"], cid, f"{name}: {what}")
+        status = client_status(won.get(cid), cfg.churn_after, today)
+        cadence = cfg.cadence.get("prospect" if status == "prospect" else "customer")
+        since = _day(last["date"]) if last is not None else _day(c.get("created"))
+        if cadence is None or since is None:
+            continue
+        due = since + timedelta(days=cadence)
+        if due <= horizon:
+            if last is not None:
+                age = (today - since).days
+                what = f"last contact {since.isoformat()} ({_plural(age, 'day')} ago)"
+            else:
+                what = f"no contact since added on {since.isoformat()}"
+            add("no_contact", due, c.get("owner"), cid, cid,
+                f"{name}: {what}; {status}s are contacted every {_plural(cadence, 'day')}")
+
+    # --- deals stuck in a stage ---------------------------------------------
+    closed = {cfg.won_stage, cfg.lost_stage}
+    for did, d in deals.items():
+        stage = d.get("stage")
+        if stage is None or stage in closed:
+            continue
+        entered = None
+        history = d.get("history") or []
+        for h in history:
+            if h.get("stage") == stage:
+                entered = _day(h.get("date"))
+        if entered is None:
+            entered = _day(history[-1].get("date")) if history else _day(d.get("created"))
+        if entered is None:
+            continue
+        due = entered + timedelta(days=cfg.stuck_after)
+        if due > horizon:
+            continue
+        cid = d.get("client")
+        title = one_line(d.get("title")) or did
+        add("stuck_deal", due, d.get("owner") or client_owner(cid), did, cid,
+            f"{client_name(cid)}: deal \"{title}\" in {stage} since {entered.isoformat()}"
+            f" ({_plural((today - entered).days, 'day')})")
+
+    # --- stakeholders: planned actions and goals ------------------------------
+    for sid, s in stakeholders.items():
+        name = one_line(s.get("name")) or sid
+        cid = s.get("client")
+        fallback = s.get("owner") or client_owner(cid)
+        for act in s.get("actions") or []:
+            plan = _day(act.get("plan"))
+            if plan is None or act.get("fact") is not None or plan > horizon:
+                continue
+            resp = act.get("responsible")
+            who = resp if resp is not None and (resp in cfg.owners or not cfg.owners) else fallback
+            if who is None:
+                who = resp
+            add("stakeholder_action", plan, who, sid, cid, f"{name}: {one_line(act.get('name'))}")
+        target = _day(s.get("target_date"))
+        achieved = _day(s.get("achieved"))
+        if target is not None and target <= horizon and (achieved is None or achieved > today):
+            goal = one_line(s.get("goal"))
+            add("target_date", target, fallback, sid, cid,
+                f"{name}: goal due by {target.isoformat()}" + (f": {goal}" if goal else ""))
+
+    # --- birthdays in [today, horizon] ----------------------------------------
+    for cid, c in clients.items():
+        born = _day(c.get("birthday"))
+        if born is None:
+            continue
+        for year in range(today.year, horizon.year + 1):
+            day = _anniversary(born, year)
+            if day is None or day < today or day > horizon or year <= born.year:
+                continue
+            age = year - born.year
+            turns = f", turns {age}" if age < 130 else ""
+            add("birthday", day, c.get("owner"), cid, cid, f"{client_name(cid)}: birthday{turns}")
+
+    order = {k: i for i, k in enumerate(KINDS)}
+    items.sort(key=lambda i: (i["due"], order[i["kind"]], i["text"], i["record"]))
+    return items
+
+
+def _anniversary(born: date, year: int) -> date | None:
+    try:
+        return born.replace(year=year)
+    except ValueError:  # 29 February in a common year: the 28th
+        return date(year, 2, 28)
+
+
+# --- rendering -----------------------------------------------------------------
+
+def when_text(overdue_days: int) -> str:
+    if overdue_days > 0:
+        return f"{_plural(overdue_days, 'day')} overdue"
+    if overdue_days == 0:
+        return "today"
+    return f"in {_plural(-overdue_days, 'day')}"
+
+
+def table_rows(items: list[dict], with_owner: bool = True) -> tuple[list[str], list[list]]:
+    headers = ["due", "when", "kind"] + (["owner"] if with_owner else []) + ["text"]
+    rows = [[i["due"], when_text(i["overdue_days"]), i["kind"]] + ([i["owner"] or ""] if with_owner else [])
+            + [i["text"]] for i in items]
+    return headers, rows
+
+
+def csv_rows(items: list[dict]) -> tuple[list[str], list[list]]:
+    return list(FIELDS), [[i[k] for k in FIELDS] for i in items]
+
+
+def uid(item: dict) -> str:
+    """A UID that stays the same from run to run for the same reminder, so a
+    subscribed calendar updates an event instead of adding a second one."""
+    kind, record = item["kind"], item["record"]
+    if kind == "stakeholder_action":
+        # a stakeholder has several actions: tell them apart by their text
+        import hashlib
+        key = hashlib.sha1(item["text"].encode("utf-8")).hexdigest()[:10]
+        return f"{kind}-{record}-{key}@crmcli"
+    if kind == "birthday":
+        return f"{kind}-{record}-{item['due'][:4]}@crmcli"
+    return f"{kind}-{record}@crmcli"
+
+
+def to_ics(items: list[dict], calendar_name: str, today: date, owners: dict | None = None) -> bytes:
+    """An iCalendar feed (RFC 5545) with one all-day event per item."""
+    from datetime import timezone
+
+    from icalendar import Calendar, Event
+
+    cal = Calendar()
+    cal.add("prodid", "-//crmcli//crm remind//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", f"{calendar_name}: reminders")
+    stamp = datetime(today.year, today.month, today.day, tzinfo=timezone.utc)
+    seen: dict[str, int] = {}
+    for item in items:
+        due = date.fromisoformat(item["due"])
+        ev = Event()
+        key = uid(item)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:  # the same action twice in one stakeholder
+            key = key.replace("@", f"-{seen[key]}@", 1)
+        ev.add("uid", key)
+        ev.add("dtstamp", stamp)
+        ev.add("dtstart", due)
+        ev.add("dtend", due + timedelta(days=1))
+        ev.add("summary", item["text"])
+        who = item["owner"]
+        if who and owners and owners.get(who, {}).get("name"):
+            who = f"{owners[who]['name']} ({who})"
+        lines = [f"kind: {item['kind']}", f"record: {item['record']}"]
+        if item["client"]:
+            lines.append(f"client: {item['client']}")
+        if who:
+            lines.append(f"owner: {who}")
+        ev.add("description", "\n".join(lines))
+        ev.add("categories", [item["kind"]])
+        ev.add("transp", "TRANSPARENT")
+        cal.add_component(ev)
+    return cal.to_ical()
+
+
+def by_owner(items: list[dict]) -> dict:
+    """Items grouped by owner (None for items nobody owns), in first-seen order."""
+    out: dict = {}
+    for i in items:
+        out.setdefault(i["owner"], []).append(i)
+    return out
