@@ -418,7 +418,7 @@ def file_log(root: Path, rel: str) -> list[dict]:
     author, email, message, path (relative to the data folder)."""
     top = work_tree(root) or Path(root)
     prefix = _prefix(root, top)
-    proc = git(root, "log", "--follow", "--name-only", "--format=%x1e%H%x1f%aI%x1f%an%x1f%ae%x1f%s",
+    proc = git(root, "log", "--follow", "--name-status", "--format=%x1e%H%x1f%aI%x1f%an%x1f%ae%x1f%s",
                "--", rel, check=False)
     if proc.returncode != 0:
         if _mentions(proc, ("does not have any commits", "bad default revision", "unknown revision")):
@@ -432,13 +432,21 @@ def file_log(root: Path, rel: str) -> list[dict]:
         parts = head.split("\x1f")
         if len(parts) != 5:
             continue
-        names = [n for n in rest.splitlines() if n.strip()]
-        path = names[0] if names else rel
+        status, path = "M", rel
+        for line in rest.splitlines():
+            fields = line.split("\t")
+            if len(fields) >= 2:
+                status, path = fields[0], fields[-1]
+                break
         if prefix and path.startswith(prefix):
             path = path[len(prefix):]
         commit_id, when, author, email, subject = parts
         entries.append({"commit": commit_id, "date": when, "author": author, "email": email,
                         "message": subject, "path": path})
+        if status.startswith("C"):
+            # --follow also finds "copies": short records look alike, but a
+            # record that git calls a copy of another was born here
+            break
     return entries
 
 

@@ -22,6 +22,7 @@ from crmcli.query import client_status, won_dates
 KINDS = ("task", "follow_up", "no_contact", "stuck_deal", "stakeholder_action", "target_date", "birthday")
 FIELDS = ("kind", "due", "overdue_days", "owner", "record", "client", "text")
 _SPACE = re.compile(r"\s+")
+_GROUP = {"customer": "customers", "former": "former customers", "prospect": "prospects"}
 
 
 def _day(value) -> date | None:
@@ -133,7 +134,7 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None) -
             else:
                 what = f"no contact since added on {since.isoformat()}"
             add("no_contact", due, c.get("owner"), cid, cid,
-                f"{name}: {what}; {status}s are contacted every {_plural(cadence, 'day')}")
+                f"{name}: {what}; {_GROUP[status]} are contacted every {_plural(cadence, 'day')}")
 
     # --- deals stuck in a stage ---------------------------------------------
     closed = {cfg.won_stage, cfg.lost_stage}

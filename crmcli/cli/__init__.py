@@ -4,7 +4,6 @@ Only this package touches argv, stdout, stderr, exit codes and today's date.
 Each command module imports nothing heavy at the top, so ``crm --version`` and
 ``crm client add`` start fast.
 """
-from __future__ import annotations
 
 import os
 import sys

@@ -1,5 +1,4 @@
 """crm check: every problem of the whole folder at once."""
-from __future__ import annotations
 
 import os
 from pathlib import Path

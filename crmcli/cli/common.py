@@ -1,5 +1,4 @@
 """What every command shares: the folder, today, output, name checks."""
-from __future__ import annotations
 
 import os
 import sys

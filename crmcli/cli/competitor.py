@@ -1,5 +1,4 @@
 """crm competitor add/list/show/edit/rm."""
-from __future__ import annotations
 
 import inspect
 from typing import Optional

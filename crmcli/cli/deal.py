@@ -1,5 +1,4 @@
 """crm deal add/move/list/show/edit/rm."""
-from __future__ import annotations
 
 import inspect
 from typing import List, Optional

@@ -1,5 +1,4 @@
 """crm find: search every record, case- and normalisation-insensitive."""
-from __future__ import annotations
 
 import typer
 

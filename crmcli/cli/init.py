@@ -1,5 +1,4 @@
 """crm init: make a data folder."""
-from __future__ import annotations
 
 from typing import Optional
 

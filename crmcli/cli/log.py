@@ -1,5 +1,4 @@
 """crm log: record an activity of a client."""
-from __future__ import annotations
 
 from typing import Optional
 

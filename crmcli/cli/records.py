@@ -4,7 +4,6 @@
 type's schema (underscores as dashes, singular and repeatable for lists), so
 the options always match contract section 2.
 """
-from __future__ import annotations
 
 import inspect
 import re

@@ -1,5 +1,4 @@
 """crm report ...: the nine reports of contract section 5."""
-from __future__ import annotations
 
 import os
 import sys

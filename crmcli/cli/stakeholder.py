@@ -1,5 +1,4 @@
 """crm stakeholder add/list/show/edit/rm/plan/fact: the stakeholder map."""
-from __future__ import annotations
 
 import inspect
 from typing import Optional

@@ -1,5 +1,4 @@
 """crm task add/done/list: planned activities."""
-from __future__ import annotations
 
 from typing import Optional
 

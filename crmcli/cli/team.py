@@ -1,5 +1,4 @@
 """crm sync and crm history: the folder shared through git (contract section 9)."""
-from __future__ import annotations
 
 from typing import Optional
 
@@ -17,11 +16,11 @@ def sync():
     st = common.store()
     root = st.root
     top = gitops.require_repo(root)
-    up = gitops.upstream(root)
     busy = gitops.operation_in_progress(root)
     if busy:
         raise CrmError(f"{busy} is in progress in this repository; crm sync leaves it alone",
                        hint="finish it or undo it (git status says how), then crm sync")
+    up = gitops.upstream(root)
     dirty = gitops.uncommitted(root, top)
     if dirty:
         shown = ", ".join(dirty[:8]) + (f" and {len(dirty) - 8} more" if len(dirty) > 8 else "")

@@ -1,0 +1,120 @@
+"""crm remind: what is due, for cron, calendars and mail (contract section 6)."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from crmcli.cli import common
+
+FORMATS = ("table", "json", "csv", "ics")
+
+
+def remind(
+    days: int = typer.Option(0, "--days", min=0, metavar="N",
+                             help="also what falls due in the next N days (default 0: due today or overdue)"),
+    owner: Optional[str] = typer.Option(None, "--owner", metavar="ID", help="only what this owner must do"),
+    fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT",
+                            help="Output format: table, json, csv or ics (an iCalendar feed)."),
+    exit_code: bool = typer.Option(False, "--exit-code", help="exit 1 when anything is overdue"),
+    mail: bool = typer.Option(False, "--mail",
+                              help="mail each owner their own list through crm.yaml smtp instead of printing it"),
+):
+    """What is due: tasks, follow-ups, clients past their contact cadence, stuck
+    deals, stakeholder actions and goals, birthdays.  Prints nothing when
+    nothing is due (cron then sends no mail)."""
+    from crmcli.reminders import due_items
+    common.check_format(fmt, FORMATS)
+    if mail and fmt != "table":
+        from crmcli.errors import UsageError
+        raise UsageError("--mail sends plain-text lists; leave out --format")
+    st = common.store()
+    common.check_owner(owner)
+    data, problems = st.load_all(("client", "deal", "activity", "stakeholder"))
+    today = common.today()
+    items = due_items(data, st.config, today, days, owner)
+    failed = mail_lists(st.config, items, today) if mail else print_items(st.config, items, fmt, today)
+    bad_files = common.warn_problems(problems)
+    if failed or bad_files or exit_code and any(i["overdue_days"] > 0 for i in items):
+        raise typer.Exit(1)
+
+
+def print_items(cfg, items: list[dict], fmt: str, today) -> bool:
+    from crmcli import reminders, render
+    if fmt == "json":
+        common.out(render.to_json(items))
+    elif fmt == "ics":
+        common.out(reminders.to_ics(items, cfg.name, today, cfg.owners).decode("utf-8"))
+    elif not items:
+        return False  # nothing due: not a byte, so cron sends no mail
+    elif fmt == "csv":
+        headers, rows = reminders.csv_rows(items)
+        rows = [[render.csv_cell(c, spreadsheet=True) if isinstance(c, str) else c for c in r] for r in rows]
+        common.out(render.to_csv(headers, rows))
+    else:
+        common.out(render.table(*reminders.table_rows(items)))
+    return False
+
+
+def mail_lists(cfg, items: list[dict], today) -> bool:
+    """Mail each owner their own list; items nobody can be mailed about are
+    printed instead (so cron mails them to MAILTO).  True when some list was
+    not sent."""
+    import os
+    import sys
+
+    from crmcli import mail, reminders, render
+    settings = mail.smtp_settings(cfg.smtp, os.environ, cfg.name)
+    outbox, orphans = [], []
+    for oid, mine in reminders.by_owner(items).items():
+        info = cfg.owners.get(oid) if oid else None
+        if not info or not info.get("email"):
+            orphans.extend(mine)
+            continue
+        try:
+            to = mail.address(info.get("name") or oid, info["email"])
+        except mail.MailError as exc:
+            common.note(f"error: crm.yaml owners: {oid}: {exc.message}")
+            orphans.extend(mine)
+            continue
+        outbox.append((oid, to, mine, mail.build_message(settings.sender, to, digest_subject(cfg, mine, today),
+                                                         digest_body(cfg, oid, info, mine, today))))
+    sent, failed = [], []
+    if outbox:
+        with mail.Sender(settings) as sender:
+            for oid, to, mine, msg in outbox:
+                try:
+                    sender.send(msg, to.addr_spec)
+                    sent.append(oid)
+                except mail.Refused as exc:
+                    failed.append(oid)
+                    common.note(f"error: the list for {oid} <{to.addr_spec}> was not sent: {exc}")
+                except mail.MailError as exc:
+                    todo = [o for o, *_ in outbox if o not in sent]
+                    exc.message += (f"; mailed: {', '.join(sent) or 'nobody'}; not mailed: {', '.join(todo)}")
+                    raise
+    if sys.stderr.isatty() and sent:
+        common.note(f"mailed {len(sent)} list(s): {', '.join(sent)}")
+    if orphans:
+        common.note(f"{len(orphans)} reminder(s) have no owner with an e-mail address in crm.yaml; "
+                    "printed here instead of mailed")
+        common.out(render.table(*reminders.table_rows(orphans)))
+    return bool(failed)
+
+
+def digest_subject(cfg, items: list[dict], today) -> str:
+    overdue = sum(1 for i in items if i["overdue_days"] > 0)
+    text = f"{cfg.name}: {len(items)} reminder{'s' if len(items) != 1 else ''} for {today.isoformat()}"
+    return text + (f" ({overdue} overdue)" if overdue else "")
+
+
+def digest_body(cfg, oid: str, info: dict, items: list[dict], today) -> str:
+    from crmcli import reminders, render
+    name = info.get("name") or oid
+    head = f"Reminders for {name} ({oid}) on {today.isoformat()}:\n\n"
+    return head + render.table(*reminders.table_rows(items, with_owner=False)) + \
+        "\n-- \ncrm remind: your tasks, follow-ups and clients due for a contact.\n"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("remind")(remind)
