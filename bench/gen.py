@@ -336,7 +336,7 @@ class Gen:
         currency = "RUB"
         r = rng.random()
         if latin and r < 0.35 or not latin and r < 0.05:
-            currency = rng.choice(("USD", "USD", "EUR", "KZT"))
+            currency = rng.choice(("USD", "USD", "USD", "EUR", "EUR", "KZT"))
         qty = rng.randint(*qty_range)
         unit = Decimal(price)
         if currency != "RUB":
@@ -351,7 +351,7 @@ class Gen:
         day = created
         stage_i = 0
         outcome = None
-        advance = (0.62, 0.64, 0.66, 0.6)
+        advance = (0.7, 0.72, 0.75, 0.7)
         while outcome is None:
             gap = int(rng.expovariate(1 / 8)) + 1
             nxt = day + timedelta(days=gap)

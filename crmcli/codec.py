@@ -89,6 +89,11 @@ def parse_text(text: str, path: str) -> tuple[dict | None, dict, list[Problem]]:
         if exc.context:
             msg = f"{exc.context}: {msg}" if msg else exc.context
         return None, {}, [Problem(path, mark.line + 1 if mark else None, f"YAML syntax error: {msg}")]
+    except yaml.reader.ReaderError as exc:
+        pos = exc.position if isinstance(exc.position, int) else 0
+        return None, {}, [Problem(path, text.count("\n", 0, pos) + 1,
+                                  f"character {ord(exc.character) if isinstance(exc.character, str) else exc.character:#06x} "
+                                  "is not allowed in YAML (a control character)")]
     except (yaml.YAMLError, ValueError, RecursionError, MemoryError) as exc:
         return None, {}, [Problem(path, None, f"YAML error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")]
     if value is None:

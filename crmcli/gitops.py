@@ -113,8 +113,22 @@ def commit(root: Path, paths: list[str], message: str) -> bool:
         paths = [p for p in paths if p not in missing or p in known]
     if not paths:
         return False
-    _retry_locked(root, "--literal-pathspecs", "add", "-A", "--", *paths)
-    args = ("--literal-pathspecs", "commit", "-q", "--only", "-F", "-", "--", *paths)
+    added = _retry_locked(root, "--literal-pathspecs", "add", "-A", "--", *paths, check=False)
+    if added.returncode != 0:
+        if _mentions(added, ("ignored by one of your .gitignore files",)):
+            return False  # the repository above chose not to track this folder
+        raise CrmError(f"git add failed: {_said(added)}")
+    prefix = _prefix(root, work_tree(root) or root)
+    ours = {prefix + p for p in paths}
+    staged = {p for p in git(root, "diff", "--cached", "--name-only", "--no-renames", "-z").stdout.split("\0") if p}
+    if not staged & ours:
+        return False
+    if staged <= ours:
+        # the index holds nothing else: a plain commit is cheaper than --only
+        args = ("commit", "-q", "-F", "-")
+    else:
+        # leave what the user staged alone; commit just the records crm wrote
+        args = ("--literal-pathspecs", "commit", "-q", "--only", "-F", "-", "--", *paths)
     proc = _retry_locked(root, *args, check=False, input=message)
     if proc.returncode != 0 and _mentions(proc, _IDENTITY_TROUBLE):
         proc = _retry_locked(root, *FALLBACK_IDENTITY, *args, check=False, input=message)

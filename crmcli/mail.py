@@ -51,8 +51,7 @@ def header_text(value) -> str:
 def _environment():
     from jinja2 import StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
-    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True,
-                                trim_blocks=True, lstrip_blocks=True)
+    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
 def _template_line(exc: BaseException) -> int | None:
@@ -127,13 +126,15 @@ class Template:
             part, offset = "body", self._body_offset
             body = self._body.render(context)
         except (TemplateError, TypeError, ValueError, AttributeError, ArithmeticError, LookupError) as exc:
+            from jinja2 import UndefinedError
             line = _template_line(exc)
             message = getattr(exc, "message", None) or str(exc)
+            hint = None
+            if isinstance(exc, UndefinedError):
+                hint = ("variables: the client's fields (name, emails, address, fields.NAME, ...), owner.name, "
+                        "owner.email, today, studio; write {{ x | default('') }} for one that may be missing")
             raise MailError(f"template error in the {part}: {message}" + (f" (for {who})" if who else ""),
-                            self.path, (line + offset) if line else None,
-                            hint="variables: the client's fields (name, emails, fields.NAME, ...), owner.name, "
-                                 "owner.email, today, studio; '{{ x | default(\"\") }}' for one that may be "
-                                 "missing") from None
+                            self.path, (line + offset) if line else None, hint=hint) from None
         if not headers.get("Subject"):
             raise MailError("the Subject renders empty" + (f" (for {who})" if who else ""), self.path, 1)
         body = body.replace("\r\n", "\n")

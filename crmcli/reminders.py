@@ -121,7 +121,7 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None) -
                 if comment:
                     what += f" ({comment})"
                 add("follow_up", due, last.get("owner") or c.get("owner"), last["id"], cid, f"{name}: {what}")
-        status = client_status(won.get(cid), cfg.churn_after, today)
+        status = client_status([d for d in won.get(cid, ()) if d <= today], cfg.churn_after, today)
         cadence = cfg.cadence.get("prospect" if status == "prospect" else "customer")
         since = _day(last["date"]) if last is not None else _day(c.get("created"))
         if cadence is None or since is None:

@@ -165,25 +165,32 @@ class Store:
         check_id(rid)
         return self.folder(kind) / f"{rid}.yaml"
 
-    def iter_files(self, kind: str):
-        """(id, path) of every record file of a kind, subfolders included."""
-        top = self.folder(kind)
-        stack = [top]
+    def scan(self, kind: str) -> list[tuple[str, str]]:
+        """(id, path) of every record file of a kind, subfolders included;
+        dotfiles, symbolic links and non-.yaml files are never records."""
+        out: list[tuple[str, str]] = []
+        stack = [str(self.folder(kind))]
         while stack:
             d = stack.pop()
             try:
                 it = os.scandir(d)
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):
                 continue
             with it:
                 for entry in it:
                     name = entry.name
-                    if name.startswith(".") or entry.is_symlink():
+                    if name[0] == "." or entry.is_symlink():
                         continue
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(Path(entry.path))
-                    elif name.endswith(".yaml") and entry.is_file(follow_symlinks=False):
-                        yield name[:-5], Path(entry.path)
+                    if name.endswith(".yaml") and entry.is_file(follow_symlinks=False):
+                        out.append((name[:-5], entry.path))
+                    elif entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+        return out
+
+    def iter_files(self, kind: str):
+        """(id, Path) of every record file of a kind."""
+        for rid, path in self.scan(kind):
+            yield rid, Path(path)
 
     def ids(self, kind: str) -> list[str]:
         return [rid for rid, _ in self.iter_files(kind)]
@@ -233,6 +240,17 @@ class Store:
         return rec
 
     def load(self, kind: str) -> tuple[list[dict], list[Problem]]:
+        """Every readable record of a kind, and the problems of the others.
+
+        Goes through the derived index in .crm/ (crmcli.cache), which checks
+        every file's stat and re-reads only what changed; CRM_NO_INDEX=1
+        reads every file directly."""
+        if not os.environ.get("CRM_NO_INDEX"):
+            from crmcli.cache import Index
+            return Index(self).load(kind)
+        return self.load_direct(kind)
+
+    def load_direct(self, kind: str) -> tuple[list[dict], list[Problem]]:
         records, problems = [], []
         for rid, path in self.iter_files(kind):
             rec, _, probs = self.read_file(kind, rid, path)
@@ -244,6 +262,7 @@ class Store:
         return records, problems
 
     def load_all(self, kinds=KINDS) -> tuple[Dataset, list[Problem]]:
+        """The records of ``kinds`` (default: all); the other lists stay empty."""
         data, problems = Dataset(), []
         for kind in kinds:
             recs, probs = self.load(kind)

@@ -66,12 +66,13 @@ def _nonempty(v) -> bool:
     return v is not None and v != [] and v != {}
 
 
-# custom fields: free-form nested mappings of text, lists and mappings
+# custom fields: free-form nested mappings of text, lists of text, and lists of
+# mappings (lists of lists are covered by a unit test in test_codec.py)
 custom = st.recursive(
-    scalar,
+    st.one_of(scalar, st.lists(scalar, min_size=1, max_size=4)),
     lambda children: st.one_of(
-        st.lists(children, min_size=1, max_size=4),
         st.dictionaries(key_text, children, min_size=1, max_size=4),
+        st.lists(st.dictionaries(key_text, children, min_size=1, max_size=3), min_size=1, max_size=3),
     ),
     max_leaves=12,
 )

@@ -1,7 +1,7 @@
 """crm remind: what is due, for cron, calendars and mail (contract section 6)."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -14,6 +14,9 @@ def remind(
     days: int = typer.Option(0, "--days", min=0, metavar="N",
                              help="also what falls due in the next N days (default 0: due today or overdue)"),
     owner: Optional[str] = typer.Option(None, "--owner", metavar="ID", help="only what this owner must do"),
+    kind: Optional[List[str]] = typer.Option(None, "--kind", metavar="KIND",
+                                             help="only this kind (repeatable): task, follow_up, no_contact, "
+                                                  "stuck_deal, stakeholder_action, target_date, birthday"),
     fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT",
                             help="Output format: table, json, csv or ics (an iCalendar feed)."),
     exit_code: bool = typer.Option(False, "--exit-code", help="exit 1 when anything is overdue"),
@@ -23,8 +26,12 @@ def remind(
     """What is due: tasks, follow-ups, clients past their contact cadence, stuck
     deals, stakeholder actions and goals, birthdays.  Prints nothing when
     nothing is due (cron then sends no mail)."""
-    from crmcli.reminders import due_items
+    from crmcli.errors import CrmError
+    from crmcli.reminders import KINDS, due_items
     common.check_format(fmt, FORMATS)
+    for k in kind or []:
+        if k not in KINDS:
+            raise CrmError(f"--kind: unknown kind {k!r} (kinds: {', '.join(KINDS)})")
     if mail and fmt != "table":
         from crmcli.errors import UsageError
         raise UsageError("--mail sends plain-text lists; leave out --format")
@@ -33,6 +40,8 @@ def remind(
     data, problems = st.load_all(("client", "deal", "activity", "stakeholder"))
     today = common.today()
     items = due_items(data, st.config, today, days, owner)
+    if kind:
+        items = [i for i in items if i["kind"] in kind]
     failed = mail_lists(st.config, items, today) if mail else print_items(st.config, items, fmt, today)
     bad_files = common.warn_problems(problems)
     if failed or bad_files or exit_code and any(i["overdue_days"] > 0 for i in items):
@@ -81,18 +90,19 @@ def mail_lists(cfg, items: list[dict], today) -> bool:
                                                          digest_body(cfg, oid, info, mine, today))))
     sent, failed = [], []
     if outbox:
-        with mail.Sender(settings) as sender:
-            for oid, to, mine, msg in outbox:
-                try:
-                    sender.send(msg, to.addr_spec)
-                    sent.append(oid)
-                except mail.Refused as exc:
-                    failed.append(oid)
-                    common.note(f"error: the list for {oid} <{to.addr_spec}> was not sent: {exc}")
-                except mail.MailError as exc:
-                    todo = [o for o, *_ in outbox if o not in sent]
-                    exc.message += (f"; mailed: {', '.join(sent) or 'nobody'}; not mailed: {', '.join(todo)}")
-                    raise
+        try:
+            with mail.Sender(settings) as sender:
+                for oid, to, mine, msg in outbox:
+                    try:
+                        sender.send(msg, to.addr_spec)
+                        sent.append(oid)
+                    except mail.Refused as exc:
+                        failed.append(oid)
+                        common.note(f"error: the list for {oid} <{to.addr_spec}> was not sent: {exc}")
+        except mail.MailError as exc:
+            todo = [o for o, *_ in outbox if o not in sent]
+            exc.message += f"; mailed: {', '.join(sent) or 'nobody'}; not mailed: {', '.join(todo)}"
+            raise
     if sys.stderr.isatty() and sent:
         common.note(f"mailed {len(sent)} list(s): {', '.join(sent)}")
     if orphans:

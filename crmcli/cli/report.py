@@ -23,6 +23,15 @@ def register(root):
     root.add_typer(app, name="report")
 
 
+# the record types each report reads; the others are not loaded
+NEEDS = {
+    "funnel": ("client", "deal"), "retention": ("client", "deal"), "sales": ("client", "deal"),
+    "sources": ("client", "deal"), "segments": ("client", "deal"), "prices": ("client", "deal"),
+    "competitors": ("client", "deal", "competitor"), "managers": ("client", "deal", "activity"),
+    "stakeholders": ("stakeholder",),
+}
+
+
 def _run(name: str, fmt: str, **spec_args) -> None:
     """Load the folder once, build the report, print it in ``fmt``."""
     from crmcli import render
@@ -35,7 +44,7 @@ def _run(name: str, fmt: str, **spec_args) -> None:
     spec_cls = next(getattr(mod, n) for n in dir(mod) if n.endswith("Spec") and n.lower() == f"{name}spec")
     spec = spec_cls(today=common.today(), **spec_args)
     st = common.store()
-    data, problems = st.load_all()
+    data, problems = st.load_all(NEEDS[name])
     result = getattr(mod, f"{name}_report")(data, st.config, spec)
     if fmt == "json":
         common.out(render.to_json(result))

@@ -1,0 +1,195 @@
+"""A derived index of the records, in the folder's ignored ``.crm/``.
+
+One file per record type holds, for every record file, its stat key
+(mtime in ns, size, inode) and what reading it gave: the typed record and its
+problems.  Every use checks every file's stat against it, so a change made by
+the tool, by hand or by ``git pull`` is seen; only the files whose key changed
+are parsed again.  The files stay the source of truth: deleting ``.crm/`` is
+always safe, and an index that cannot be read is rebuilt.
+
+Stat calls release the GIL, so they run in a few threads; a cold build (no
+index, or many files changed) parses in worker processes on every core.
+
+The index is a pickle because it holds dates and decimals that must load fast.
+It lives next to the records, is never committed (``.crm/`` is ignored), and
+is written and read only by crm, with the same trust as the records beside it.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+FORMAT = 3
+RACY_NS = 2_000_000_000  # files changed this close to the index's build are re-read next time
+PARALLEL_PARSE_MIN = 2000
+STAT_THREADS = 4
+
+
+def _stat_many(paths: list[str]) -> list[tuple[int, int, int] | None]:
+    def one(chunk):
+        out = []
+        for p in chunk:
+            try:
+                st = os.lstat(p)
+                out.append((st.st_mtime_ns, st.st_size, st.st_ino))
+            except OSError:
+                out.append(None)
+        return out
+    if len(paths) < 4000:
+        return one(paths)
+    n = STAT_THREADS
+    size = (len(paths) + n - 1) // n
+    chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
+    with ThreadPoolExecutor(n) as pool:
+        parts = list(pool.map(one, chunks))
+    return [x for part in parts for x in part]
+
+
+def _parse_chunk(args):
+    """Worker: parse a chunk of files of one kind (a separate process)."""
+    root, kind, items = args
+    from crmcli.store import Store
+    st = Store(Path(root))
+    out = []
+    for rid, path in items:
+        rec, _, problems = st.read_file(kind, rid, Path(path))
+        out.append((rec, problems))
+    return out
+
+
+class Index:
+    def __init__(self, store):
+        self.store = store
+        self.dir = store.root / ".crm"
+
+    def _file(self, kind: str) -> Path:
+        return self.dir / f"index-{kind}.pickle"
+
+    def _config_key(self):
+        st = os.stat(self.store.root / "crm.yaml")
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def _read(self, kind: str, config_key) -> dict:
+        try:
+            with open(self._file(kind), "rb") as fh:
+                data = pickle.load(fh)
+            if data.get("format") == FORMAT and data.get("config") == config_key:
+                return data["files"]
+        except Exception:  # noqa: BLE001 - a damaged or foreign index is rebuilt
+            pass
+        return {}
+
+    def load(self, kind: str):
+        """(records, problems) of one kind, through the index."""
+        import gc
+        gc_was = gc.isenabled()
+        gc.disable()
+        try:
+            return self._load(kind)
+        finally:
+            if gc_was:
+                gc.enable()
+
+    def _load(self, kind: str):
+        store = self.store
+        config_key = self._config_key()
+        cached = self._read(kind, config_key)
+        files = store.scan(kind)
+        paths = [p for _, p in files]
+        keys = _stat_many(paths)
+        started = time.time_ns()
+        result: dict = {}
+        stale: list[tuple[str, str, tuple]] = []
+        for (rid, _), path, key in zip(files, paths, keys):
+            if key is None:
+                continue
+            hit = cached.get(path)
+            if hit is not None and hit[0] == key:
+                result[path] = hit
+            else:
+                stale.append((rid, path, key))
+        changed = bool(stale) or len(result) != len(cached)
+        if stale:
+            parsed = self._parse(kind, stale)
+            for (rid, path, key), (rec, problems) in zip(stale, parsed):
+                result[path] = (key, rec, problems)
+        records, problems = [], []
+        for path, (key, rec, probs) in result.items():
+            errors = [p for p in probs if p.severity == "error"]
+            problems.extend(errors)
+            if rec is not None and not errors:
+                records.append(rec)
+        if changed:
+            self._write(kind, config_key, result, started)
+        records.sort(key=lambda r: r["id"])
+        return records, problems
+
+    def _parse(self, kind: str, stale):
+        store = self.store
+        show = sys.stderr.isatty() and len(stale) > 500
+        if len(stale) >= PARALLEL_PARSE_MIN and (os.cpu_count() or 1) > 1:
+            from concurrent.futures import ProcessPoolExecutor
+            workers = min(os.cpu_count() or 1, 8)
+            size = max(500, len(stale) // (workers * 8))
+            chunks = [stale[i:i + size] for i in range(0, len(stale), size)]
+            out = []
+            t0 = time.monotonic()
+            with ProcessPoolExecutor(workers) as pool:
+                for part in pool.map(_parse_chunk, [(str(store.root), kind, [(r, p) for r, p, _ in c])
+                                                    for c in chunks]):
+                    out.extend(part)
+                    if show and time.monotonic() - t0 > 1:
+                        _progress(kind, len(out), len(stale))
+            if show:
+                sys.stderr.write("\r\x1b[K")
+            return out
+        out = []
+        t0 = time.monotonic()
+        for i, (rid, path, _) in enumerate(stale):
+            rec, _, problems = store.read_file(kind, rid, Path(path))
+            out.append((rec, problems))
+            if show and i % 500 == 0 and time.monotonic() - t0 > 1:
+                _progress(kind, i, len(stale))
+        if show:
+            sys.stderr.write("\r\x1b[K")
+        return out
+
+    def _write(self, kind: str, config_key, result: dict, started: int) -> None:
+        # a file changed within the clock's resolution of this moment may
+        # change again with the same stat; keep it out so it is read again
+        horizon = started - RACY_NS
+        memo: dict = {}
+        files = {p: (v[0], _shared(v[1], memo), v[2]) for p, v in result.items() if v[0][0] < horizon}
+        with contextlib.suppress(OSError):
+            self.dir.mkdir(exist_ok=True)
+            tmp = self.dir / f".index-{kind}.{os.getpid()}.tmp"
+            with open(tmp, "wb") as fh:
+                pickle.dump({"format": FORMAT, "config": config_key, "files": files}, fh,
+                            protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self._file(kind))
+
+
+def _shared(value, memo: dict):
+    """The same date or amount as one object everywhere, so the pickle holds
+    (and loading builds) each distinct value once."""
+    if isinstance(value, dict):
+        return {k: _shared(v, memo) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shared(v, memo) for v in value]
+    if isinstance(value, (date, Decimal)):
+        return memo.setdefault((type(value), value), value)
+    return value
+
+
+def _progress(kind: str, done: int, total: int) -> None:
+    width = 30
+    filled = int(width * done / max(total, 1))
+    sys.stderr.write(f"\rreading {kind} files [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    sys.stderr.flush()
