@@ -99,20 +99,25 @@ def stage_entries(deal: dict) -> list[tuple[str, date]]:
     """
     history = deal.get("history") or []
     if history:
-        return [(h.get("stage"), as_date(h.get("date"))) for h in history
-                if h.get("stage") is not None and h.get("date") is not None]
+        out = []
+        for h in history:
+            stage, day = h.get("stage"), h.get("date")
+            if stage is None or day is None:
+                continue
+            out.append((stage, day if type(day) is date else as_date(day)))
+        return out
     stage, created = deal.get("stage"), as_date(deal.get("created"))
     if stage is not None and created is not None:
         return [(stage, created)]
     return []
 
 
-def deal_created(deal: dict) -> date | None:
+def deal_created(deal: dict, entries=None) -> date | None:
     """``created``, or the date of the first history entry."""
     created = as_date(deal.get("created"))
     if created is not None:
         return created
-    entries = stage_entries(deal)
+    entries = stage_entries(deal) if entries is None else entries
     return entries[0][1] if entries else None
 
 
@@ -126,16 +131,16 @@ def deal_outcome(deal: dict, cfg: Config) -> str:
     return OPEN
 
 
-def last_entry(deal: dict, stages) -> date | None:
+def last_entry(deal: dict, stages, entries=None) -> date | None:
     """The date of the deal's last entry into one of ``stages``."""
     found = None
-    for stage, day in stage_entries(deal):
+    for stage, day in (stage_entries(deal) if entries is None else entries):
         if stage in stages:
             found = day
     return found
 
 
-def close_date(deal: dict, cfg: Config) -> date | None:
+def close_date(deal: dict, cfg: Config, entries=None) -> date | None:
     """The date of the last entry into the won or lost stage; None for open deals.
 
     A closed deal whose history never entered a closing stage (``crm check``
@@ -143,9 +148,9 @@ def close_date(deal: dict, cfg: Config) -> date | None:
     """
     if deal_outcome(deal, cfg) == OPEN:
         return None
-    day = last_entry(deal, (cfg.won_stage, cfg.lost_stage))
+    entries = stage_entries(deal) if entries is None else entries
+    day = last_entry(deal, (cfg.won_stage, cfg.lost_stage), entries)
     if day is None:
-        entries = stage_entries(deal)
         day = entries[-1][1] if entries else as_date(deal.get("created"))
     return day
 
@@ -199,6 +204,7 @@ class DealFacts:
     owner: str | None
     source: str | None
     tags: list[str]
+    entries: list = None  # (stage, date) of every stage entered, in order
 
     @property
     def id(self) -> str:
@@ -230,9 +236,10 @@ def deal_facts(data: Dataset, cfg: Config) -> list[DealFacts]:
     out = []
     for deal in data.deals:
         client = clients.get(deal.get("client"))
+        entries = stage_entries(deal)
         out.append(DealFacts(
             deal=deal, client=client, outcome=deal_outcome(deal, cfg),
-            created=deal_created(deal), closed=close_date(deal, cfg),
+            created=deal_created(deal, entries), closed=close_date(deal, cfg, entries), entries=entries,
             amount=deal_amount(deal), currency=deal.get("currency") or cfg.currency,
             owner=deal_owner(deal, client), source=deal_source(deal, client),
             tags=list((client or {}).get("tags") or []),

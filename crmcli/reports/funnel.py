@@ -11,7 +11,7 @@ from crmcli.reports import pictures
 from crmcli.reports.common import (
     Dataset, DealFacts, Filters, check_filters, csv_cell, deal_facts, fmt_money, fmt_num,
     fmt_rate, format_pairs, format_table, iso, last_entry, median, money,
-    in_window, ratio, stage_entries, total,
+    in_window, ratio, total,
 )
 
 
@@ -37,7 +37,7 @@ def furthest_stage(facts: DealFacts, cfg: Config) -> int:
     pipeline = cfg.pipeline
     if facts.won:
         return len(pipeline) - 1
-    entries = stage_entries(facts.deal)
+    entries = facts.entries
     if facts.lost:
         last_lost = max((i for i, (s, _) in enumerate(entries) if s == cfg.lost_stage), default=None)
         if last_lost is not None:
@@ -53,7 +53,7 @@ def stage_durations(facts: list[DealFacts], cfg: Config) -> dict[str, list[int]]
     """Days between each entry into a stage and the entry that followed it."""
     out: dict[str, list[int]] = {s: [] for s in cfg.pipeline}
     for f in facts:
-        entries = stage_entries(f.deal)
+        entries = f.entries
         for (stage, day), (_, next_day) in zip(entries, entries[1:]):
             if stage in out:
                 out[stage].append((next_day - day).days)
