@@ -4,9 +4,9 @@
     python bench/gen.py OUT --clients N [--seed 42] [--workers 2] [--today 2026-11-27] [--years 10]
 
 A wellness studio's history over ``--years`` years up to ``--today``.  Per
-client: 1-5 deals (mean 3) with a dated history through the pipeline (about a
-third lost, with reasons and sometimes the competitor they went to; some won;
-the recent ones still open), 5-15 activities (mean 10: calls, meetings,
+client: 1-5 deals (mean 3) with a dated history through the pipeline (about
+three fifths lost, with reasons and sometimes the competitor they went to; a
+quarter won; the recent ones still open), 5-15 activities (mean 10: calls, meetings,
 letters, complaints, tasks, some planned ahead, some with a ``next`` date);
 one stakeholder per 10 clients, with planned and done actions.  Names,
 comments and addresses are about 60 % Cyrillic and 40 % Latin; deals are in

@@ -356,8 +356,13 @@ def machine(crm: str) -> str:
                            "print(', '.join(f'{p} {m.version(p)}' for p in ('typer', 'PyYAML', 'ruamel.yaml')))"],
                           capture_output=True, text=True).stdout.strip()
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    rev = subprocess.run(["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"], capture_output=True,
+                         text=True).stdout.strip() or "?"
+    dirty = subprocess.run(["git", "-C", str(HERE.parent), "status", "--porcelain", "--", "crmcli"],
+                           capture_output=True, text=True).stdout.strip()
     return "\n".join([
         "| item | value |", "|---|---|",
+        f"| crmcli source | commit {rev}" + (" + uncommitted changes in crmcli/" if dirty else "") + " |",
         f"| CPU | {cpu}; `nproc` = {os.cpu_count()} |",
         f"| memory | {mem} |",
         f"| kernel | {platform.system()} {platform.release()} |",

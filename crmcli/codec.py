@@ -187,11 +187,15 @@ _NO_KEY = _NoKey()
 
 # ---------------------------------------------------------------- writing
 
-_Y12_NONSTR = re.compile(
-    r"^(?:null|Null|NULL|~|true|True|TRUE|false|False|FALSE|y|Y|n|N|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF"
-    r"|[-+]?[0-9_]+(?::[0-5]?[0-9])*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+|0b[01_]+"
-    r"|[-+]?\.[0-9]+(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)|=|<<"
-    r"|\d{4}-\d\d?-\d\d?(?:(?:[Tt]|[ \t]+)\d\d?:\d\d:\d\d(?:\.\d*)?(?:[ \t]*(?:Z|[-+]\d\d?(?::\d\d)?))?)?)$")
+# Plain scalars that YAML 1.1 (PyYAML) or YAML 1.2 (ruamel) would read as
+# something other than text: words, anything number-like, timestamps.
+_NONSTR_WORDS = {
+    "", "~", "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE",
+    "y", "Y", "n", "N", "yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF",
+    "=", "<<"}
+_NUMLIKE = re.compile(r"^[-+]?[.0-9][0-9a-fA-F_.:+\-xXoObBeE]*$|^[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)$")
+_TIMESTAMP = re.compile(r"^\d{4}-\d\d?-\d\d?(?:(?:[Tt]|[ \t]+)\d\d?:\d\d:\d\d(?:\.\d*)?"
+                        r"(?:[ \t]*(?:Z|[-+]\d\d?(?::\d\d)?))?)?$")
 _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
 _PLAIN_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]|: |:$| #")
 # characters YAML cannot hold as they are (its printable set, complemented)
@@ -204,9 +208,10 @@ _DQ_SPECIAL = re.compile(r'[\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff
 def plain_ok(s: str) -> bool:
     """May ``s`` be written as a plain scalar and read back as the same text by
     YAML 1.1 and 1.2 readers alike?"""
-    if not s or s != s.strip() or s[0] in _INDICATORS or _PLAIN_BAD.search(s):
+    if not s or s != s.strip() or s[0] in _INDICATORS or _PLAIN_BAD.search(s) \
+            or s.startswith(("---", "...")):
         return False
-    if _Y12_NONSTR.match(s):
+    if s in _NONSTR_WORDS or _NUMLIKE.match(s) or _TIMESTAMP.match(s):
         return False
     return True
 
@@ -312,8 +317,16 @@ def _emit_list(out: list[str], items: list, indent: int, keep_empty: bool = Fals
 
 
 def _flow(items) -> str:
-    return "[" + ", ".join(scalar_text(i) if not isinstance(i, str) or plain_ok(i) and "," not in i
-                           and "]" not in i else double_quoted(str(i)) for i in items) + "]"
+    """A nested list on one line; text is quoted unless it is plainly safe there."""
+    def item(i):
+        if isinstance(i, list):
+            return _flow(i)
+        if isinstance(i, dict):
+            return "{" + ", ".join(f"{double_quoted(str(k))}: {item(v)}" for k, v in i.items()) + "}"
+        if isinstance(i, str):
+            return i if plain_ok(i) and not any(c in i for c in ",[]{}#") else double_quoted(i)
+        return scalar_text(i)
+    return "[" + ", ".join(item(i) for i in items) + "]"
 
 
 def dump_mapping(data: dict) -> str:
@@ -372,7 +385,7 @@ def _to_rt(value, indent: int = 0):
         for k, v in value.items():
             if v is None or v == [] or v == {}:
                 continue
-            m[k] = _to_rt(v)
+            m[_rt_key(k)] = _to_rt(v)
         return m
     if isinstance(value, list):
         return CommentedSeq([_to_rt(v) for v in value])
@@ -383,6 +396,78 @@ def _to_rt(value, indent: int = 0):
             return LiteralScalarString(value)
         return DoubleQuotedScalarString(value)
     return scalar_text(value)
+
+
+def _rt_key(key):
+    """A mapping key as the tool writes it: quoted unless plainly text."""
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+    k = str(key)
+    return k if plain_ok(k) else DoubleQuotedScalarString(k)
+
+
+# Comments between entries: ruamel keeps the full-line comments that follow a
+# value with that value (in its last element for a list or mapping).  When the
+# tool removes, replaces or extends a value, those comments belong to what
+# comes next, so they are taken off first and put back after the new value.
+def _end_slot(value):
+    """Where the comment after a collection value lives: (ca items, key, index);
+    None for a flow collection (``[a, b]``), whose comment sits with its key."""
+    fa = getattr(value, "fa", None)
+    if fa is not None and fa.flow_style():
+        return None
+    if isinstance(value, dict) and len(value):
+        last = list(value.keys())[-1]
+        inner = value[last]
+        if isinstance(inner, (dict, list)) and len(inner):
+            return _end_slot(inner) or (value.ca.items, last, 2)
+        return value.ca.items, last, 2
+    if isinstance(value, list) and len(value):
+        last = len(value) - 1
+        inner = value[last]
+        if isinstance(inner, (dict, list)) and len(inner):
+            return _end_slot(inner) or (value.ca.items, last, 0)
+        return value.ca.items, last, 0
+    return None
+
+
+def _slot(container, key):
+    value = container[key]
+    found = _end_slot(value) if isinstance(value, (dict, list)) else None
+    return found or (container.ca.items, key, 2)
+
+
+def _take_tail(slot) -> str:
+    """Remove and return the full-line comments after a value (not its inline one)."""
+    items, key, idx = slot
+    entry = items.get(key)
+    tok = entry[idx] if entry and len(entry) > idx else None
+    if tok is None:
+        return ""
+    text = tok.value
+    head, sep, tail = text.partition("\n")
+    if not tail:
+        return ""
+    if head:
+        tok.value = head + "\n"
+    else:
+        entry[idx] = None
+    return tail
+
+
+def _put_tail(slot, tail: str) -> None:
+    if not tail:
+        return
+    from ruamel.yaml.error import CommentMark
+    from ruamel.yaml.tokens import CommentToken
+    items, key, idx = slot
+    entry = items.setdefault(key, [None, None, None, None])
+    while len(entry) <= idx:
+        entry.append(None)
+    tok = entry[idx]
+    if tok is None:
+        entry[idx] = CommentToken("\n" + tail, CommentMark(0), None)
+    else:
+        tok.value = (tok.value if tok.value.endswith("\n") else tok.value + "\n") + tail
 
 
 def _plain(node):
@@ -451,7 +536,15 @@ def _merge_map(node, old: dict, new: dict, order: list[str] | None) -> None:
     for key in list(node.keys()):
         k = str(key)
         if k not in new or new[k] is None or new[k] == [] or new[k] == {}:
+            tail = _take_tail(_slot(node, key))
+            keys = list(node.keys())
+            i = keys.index(key)
             del node[key]
+            if tail:
+                if i > 0:
+                    _put_tail(_slot(node, keys[i - 1]), tail)
+                else:
+                    node.yaml_set_start_comment(tail.rstrip("\n").replace("# ", "", 0))
     for k, v in new.items():
         if v is None or v == [] or v == {}:
             continue
@@ -464,16 +557,27 @@ def _merge_map(node, old: dict, new: dict, order: list[str] | None) -> None:
             elif isinstance(v, list) and isinstance(cur, list) and isinstance(old[k], list):
                 _merge_list(cur, old[k], v)
             else:
+                tail = _take_tail(_slot(node, k))
                 node[k] = _to_rt(v)
+                _put_tail(_slot(node, k), tail)
         else:
-            node.insert(_position(list(map(str, node.keys())), k, order), k, _to_rt(v))
+            keys = list(map(str, node.keys()))
+            pos = _position(keys, k, order)
+            tail = _take_tail(_slot(node, keys[pos - 1])) if pos > 0 else ""
+            node.insert(pos, _rt_key(k), _to_rt(v))
+            _put_tail(_slot(node, k), tail)
 
 
 def _merge_list(node, old: list, new: list) -> None:
     n = len(old)
     if len(new) >= n and all(_same(o, x) for o, x in zip(old, new)):
+        slot = _end_slot(node)
+        tail = _take_tail(slot) if slot else ""
         for item in new[n:]:
             node.append(_to_rt(item))
+        slot = _end_slot(node)
+        if slot:
+            _put_tail(slot, tail)
         return
     # items removed, nothing else changed: delete them in place
     if len(new) < n:

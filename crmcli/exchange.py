@@ -29,7 +29,7 @@ from crmcli.config import Config
 from crmcli.errors import Problem
 from crmcli.ids import fold, new_id
 from crmcli.records import canonical, json_value, to_json
-from crmcli.schema import (FIELDS, FOLDERS, ID_RE, KIND_OF_FOLDER, KINDS, SCHEMAS, TITLE_FIELD,
+from crmcli.schema import (FIELDS, FOLDERS, ID_RE, KIND_OF_FOLDER, KINDS, ORDER, SCHEMAS, TITLE_FIELD,
                            FieldValueError, convert, convert_custom, parse_date)
 
 IMPORT_FORMATS = ("csv", "json", "vcard")
@@ -163,8 +163,10 @@ def join_list(items: list[str]) -> str:
 
 def to_text(value):
     """A JSON value as the text a record file holds (numbers keep their digits)."""
-    if value is None or isinstance(value, str):
+    if value is None:
         return value
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n")
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -215,6 +217,9 @@ _ADDRESS_PARTS = {"formatted": "formatted", "street": "street", "street 2": "str
 _GOOGLE_ADDRESS = re.compile(r"^address (\d+) - (.+)$")
 _OUTLOOK_ADDRESS = re.compile(r"^(home|business|other) (.+)$")
 _IGNORED_LABELS = {"mycontacts", "* mycontacts"}
+# columns that describe others or hold a program's defaults: skipped without a word
+_SILENT = re.compile(r" - (label|type)$|^(gender|sensitivity|priority|private|initials|anniversary|"
+                     r"internet free busy|photo|file as|phonetic .*|.*yomi.*)$")
 
 
 @dataclass
@@ -223,7 +228,7 @@ class Column:
     target: str | None          # a field, fields.NAME, id, a pseudo target, or None (ignored)
     native: bool = False        # named exactly like the field (an empty cell empties it)
     address: tuple | None = None  # (group, part) of a split postal address
-    sep: str = ";"
+    ignored: bool = False       # not imported, and worth a warning if it holds anything
 
 
 def _norm_header(name: str) -> str:
@@ -238,7 +243,6 @@ def plan_columns(header: list[str], kind: str, path: str,
     fields = FIELDS[kind]
     cols: list[Column] = []
     seen: dict[str, int] = {}
-    ignored: list[str] = []
     kept: list[str] = []
     native_file = "id" in header
     for name in header:
@@ -248,8 +252,7 @@ def plan_columns(header: list[str], kind: str, path: str,
         norm = _norm_header(name)
         if name in maps:
             target = maps[name]
-            cols.append(Column(name, None if target == "-" else target,
-                               sep=" ::: " if "::: " in name else ";"))
+            cols.append(Column(name, None if target == "-" else target))
             continue
         if name == "id":
             cols.append(Column(name, "id", native=True))
@@ -261,24 +264,17 @@ def plan_columns(header: list[str], kind: str, path: str,
             cols.append(Column(name, None))
         elif kind == "client" and _client_alias(norm) is not None:
             target, address = _client_alias(norm)
-            sep = " ::: " if norm in ("labels", "group membership") else ";"
-            cols.append(Column(name, target, address=address, sep=sep))
+            cols.append(Column(name, target, address=address))
         elif native_file and name.strip():
             # crm's own export: a key the record file had but the schema does not know
             cols.append(Column(name, name, native=True))
             kept.append(name)
         else:
-            cols.append(Column(name, None))
-            if name.strip():
-                ignored.append(name)
+            cols.append(Column(name, None, ignored=bool(name.strip()) and not _SILENT.search(norm)))
     for col in maps:
         if col not in header:
             problems.append(_problem(path, 1, f"--map: there is no column {col!r} in the header",
                                      f"columns: {', '.join(h for h in header if h)[:300]}"))
-    if ignored:
-        problems.append(_problem(path, 1, f"ignored column{'s' if len(ignored) > 1 else ''}: "
-                                 + ", ".join(ignored[:15]) + (" ..." if len(ignored) > 15 else ""),
-                                 "import one with --map COLUMN=FIELD", severity="warning"))
     for name in kept:
         problems.append(_problem(path, 1, f"column {name!r} is not a field of a {kind}; kept as an unknown key",
                                  severity="warning"))
@@ -345,6 +341,7 @@ def parse_csv(text: str, kind: str, path: str, maps: dict[str, str]) -> tuple[li
     cols, probs = plan_columns(header, kind, path, maps)
     problems += probs
     rows: list[Row] = []
+    ignored: list[str] = []
     end = reader.line_num
     while True:
         start = end + 1
@@ -364,7 +361,15 @@ def parse_csv(text: str, kind: str, path: str, maps: dict[str, str]) -> tuple[li
                 problems.append(_problem(path, start, f"{len(cells)} cells, but the header names {len(header)} columns",
                                          "a cell with a comma or a line break must be in double quotes"))
         cells = cells + [""] * (len(header) - len(cells))
+        for col, cell in zip(cols, cells):
+            if col.ignored and cell.strip() and col.name not in ignored:
+                ignored.append(col.name)
         rows.append(_csv_row(kind, cols, cells, start, path))
+    if ignored:
+        problems.append(_problem(path, 1, f"column{'s' if len(ignored) > 1 else ''} not imported: "
+                                 + ", ".join(ignored[:15]) + (" ..." if len(ignored) > 15 else ""),
+                                 "import one with --map COLUMN=FIELD, or skip it quietly with --map COLUMN=-",
+                                 severity="warning"))
     return rows, problems
 
 
@@ -414,10 +419,13 @@ def _csv_row(kind: str, cols: list[Column], cells: list[str], line: int, path: s
                 row.clear.add(target)
             continue
         if fld.type in ("list", "refs"):
-            items = split_list(cell, ";" if col.sep == ";" else col.sep)
-            if col.sep != ";":
-                items = [i.lstrip("* ").strip() if i.startswith("* ") else i for i in items
-                         if i.lower() not in _IGNORED_LABELS]
+            if col.native:
+                items = split_list(cell)
+            else:  # Google puts several values in one cell as "a ::: b"; Outlook's categories "a;b"
+                items = [i[2:].strip() if i.startswith("* ") else i
+                         for i in split_list(cell.replace(":::", ";")) if i.lower() not in _IGNORED_LABELS]
+            if target == "emails":  # an address holds no comma: "a@x, b@y" is two
+                items = [e.strip() for i in items for e in i.split(",") if e.strip()]
             if not col.native:
                 row.merge.add(target)
             row.values[target] = _dedupe(list(row.values.get(target) or []) + items)
@@ -934,6 +942,8 @@ class Action:
         if self.before is None:
             return []
         keys = list(dict.fromkeys([*self.before, *self.record]))
+        order = ORDER[self.kind]
+        keys.sort(key=lambda k: order.get(k, len(order)))
         return [k for k in keys if k != "id" and self.before.get(k) != self.record.get(k)]
 
 
@@ -993,9 +1003,12 @@ def _type_values(kind: str, row: Row, cfg: Config, path: str, problems: list) ->
             for name, v in value.items():
                 spec = cfg.fields.get(name)
                 try:
-                    custom[name] = convert_custom(spec, v) if spec is not None else v
+                    v = convert_custom(spec, v) if spec is not None else v
                 except FieldValueError as exc:
                     problems.append(_problem(path, line, f"fields.{name}: {exc}"))
+                    continue
+                if v is not None and v != "":
+                    custom[name] = v
             typed[key] = custom
             continue
         try:
@@ -1044,6 +1057,10 @@ def plan_import(kind: str, rows: list[Row], snap: Snapshot, path: str) -> tuple[
     problems: list[Problem] = []
     for row in rows:
         problems.extend(row.problems)
+    for rid, p in sorted(snap.broken[kind].items()):
+        problems.append(Problem(p.path, p.line, f"{p.message} -- this {kind} cannot be read, so no row can be "
+                                "matched to it", "fix it first (crm check), or a row may add it a second time",
+                                severity="warning"))
     title_field = TITLE_FIELD[kind]
     existing = snap.records[kind]
     names = {k: _Names() for k in KINDS}
@@ -1162,7 +1179,7 @@ def plan_import(kind: str, rows: list[Row], snap: Snapshot, path: str) -> tuple[
 
     # 5. the checks of `crm check` on every record the import would write
     problems += _check(kind, actions, rows, snap, path)
-    problems.sort(key=lambda p: (p.line or 0))
+    problems.sort(key=lambda p: (p.path != path, p.line or 0))
     return actions, problems
 
 

@@ -39,7 +39,13 @@ class SyncConflict(CrmError):
 
 def _env() -> dict:
     env = {k: v for k, v in os.environ.items() if k not in _FOREIGN}
-    env["LC_ALL"] = "C"          # messages we read must be in English
+    # messages we read must be in English; character handling (hooks) stays the user's
+    lc_all = env.pop("LC_ALL", None)
+    if lc_all:
+        for category in ("LC_CTYPE", "LC_COLLATE", "LC_TIME", "LC_NUMERIC"):
+            env[category] = lc_all
+    env["LC_MESSAGES"] = "C"
+    env["LANGUAGE"] = "C"
     env["GIT_EDITOR"] = ":"      # never wait for an editor
     return env
 

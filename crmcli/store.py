@@ -473,7 +473,7 @@ def _walk_named(top: Path, name: str):
                     yield e.name[:-5], Path(e.path)
 
 
-GITIGNORE = ".crm/\n"
+GITIGNORE = ".crm/\n# temporary files of an interrupted write\n.*.tmp\n"
 
 
 def init_folder(target: Path, name: str, git: bool = False) -> None:

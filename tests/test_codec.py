@@ -373,7 +373,7 @@ def test_lines_of_nested_values():
 # ------------------------------------------------------------- the canonical writer
 
 TRICKY = ["NO", "no", "Yes", "y", "n", "on", "OFF", "~", "null", "true", "0123", "08540", "012", "0o17",
-          "0x1F", "0b101", "1_000", "1e3", "1.10", ".5", "-1", "+1", ".inf", "-.inf", ".nan", "12:30",
+          "0x1F", "0b101", "+0b1", "+0x1F", "0x1_0", ".5_", "1_000", "1e3", "1.10", ".5", "-1", "+1", ".inf", "-.inf", ".nan", "12:30",
           "1:20:30", "2026-01-01", "2026-1-1", "2001-12-14t21:59:43.10-05:00", "=1+2", "=", "<<", "-", "- a",
           "? x", ": x", "a: b", "a:", "a #b", "#x", "@x", "`x", "%x", "!x", "&x", "*x", "|", ">", "'q'",
           '"q"', "[a]", "{a: b}", "a, b", " lead", "trail ", "", " ", "\t", "two\nlines", "trail\n",
@@ -455,6 +455,15 @@ def test_writer_round_trips_lists_inside_lists(value):
     assert yaml.safe_load(text)["fields"]["grid"] == [[value, "k"], ["z"]]
 
 
+@pytest.mark.parametrize("inner", [[["NO"]], [{"a": "b"}], [[date(2026, 1, 2), "x"]]])
+def test_writer_round_trips_deeper_lists(inner):
+    rec = {"name": "A", "fields": {"deep": [inner, "x"]}}
+    text = dump_mapping(rec)
+    raw, _, problems = read(text)
+    assert problems == [], text
+    assert raw == to_raw(rec), text
+
+
 def test_writer_typed_values():
     rec = {"amount": Decimal("1500.50"), "big": Decimal("1E+3"), "tiny": Decimal("0.0001"),
            "neg": Decimal("-12"), "n": 42, "on": True, "off": False, "day": date(2024, 2, 29),
@@ -512,6 +521,41 @@ def test_edit_changes_one_key_and_keeps_the_rest():
 
 def test_edit_noop_keeps_the_file_byte_for_byte():
     assert edit_text(HAND, lambda old: dict(old)) == HAND
+
+
+def test_edit_removing_a_key_keeps_the_comments_after_it():
+    text = "name: A\nowner: anna\n# about the phones\nphones: ['1']\nnotes: x\n# footer\n"
+    def drop(key):
+        def update(old):
+            new = dict(old)
+            del new[key]
+            return new
+        return update
+    assert edit_text(text, drop("owner")) == text.replace("owner: anna\n", "")
+    assert edit_text(text, drop("notes")) == text.replace("notes: x\n", "")
+
+
+def test_edit_replacing_a_list_keeps_the_comments_after_it():
+    text = "name: A\nphones:\n- '1'\n# about notes\nnotes: x\n# footer\n"
+    out = edit_text(text, _set("phones", "2"))
+    raw, _, problems = read(out)
+    assert problems == [] and raw == {"name": "A", "phones": "2", "notes": "x"}
+    assert "# about notes\nnotes: x\n# footer\n" in out, out
+
+
+def test_edit_appending_to_a_list_keeps_the_next_keys_comment_in_place():
+    text = "name: A\ntags:\n- vip\n# the notes say why\nnotes: x\n"
+    def update(old):
+        return {**old, "tags": old["tags"] + ["new"]}
+    assert edit_text(text, update) == "name: A\ntags:\n- vip\n- new\n# the notes say why\nnotes: x\n"
+
+
+def test_edit_writes_new_keys_safely_for_pyyaml():
+    # a custom field named like a YAML 1.1 bool must stay a string key for PyYAML
+    out = edit_text("name: A\n", lambda old: {**old, "fields": {"NO": "x", "on": "y", "0123": "z"}})
+    raw, _, problems = read(out)
+    assert problems == [] and raw["fields"] == {"NO": "x", "on": "y", "0123": "z"}
+    assert yaml.safe_load(out)["fields"] == {"NO": "x", "on": "y", "0123": "z"}, out
 
 
 def test_edit_adds_a_key_in_schema_order():

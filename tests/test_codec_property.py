@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from crmcli.codec import dump_mapping, edit_text, read_yaml
@@ -22,6 +22,8 @@ from crmcli.errors import Problem
 from crmcli.records import to_raw
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# ruamel round trips cost a few ms each: fewer examples for the editor
+EDIT_SETTINGS = settings(SETTINGS, max_examples=80)
 
 # ------------------------------------------------------------- strategies
 
@@ -132,6 +134,7 @@ def test_written_records_read_back_as_written(rec):
 
 @SETTINGS
 @given(record)
+@example({"name": "+0b1", "tags": ["+0x1F", "0x1_0", ".5_"]})
 def test_teammates_pyyaml_sees_the_same_strings(rec):
     text = dump_mapping(rec)
     theirs = yaml.safe_load(text)
@@ -151,26 +154,31 @@ def test_flat_text_mappings_round_trip_both_ways(mapping):
 # ------------------------------------------------------------- (2) edit one key
 
 replacement = st.one_of(scalar, st.lists(text_value, min_size=1, max_size=3), custom_map)
+EDIT_ORDER = ["name", "kind", "owner", "phones", "emails", "tags", "address", "source", "birthday"]
 
 
-@SETTINGS
-@given(record, st.data())
-def test_edit_of_one_key_keeps_every_other_value(rec, data):
-    text = dump_mapping(rec)
+@st.composite
+def one_key_edit(draw):
+    """A written file (maybe hand-styled) and a change of one of its keys."""
+    rec = draw(record)
     keys = list(rec)
-    key = data.draw(st.one_of(st.sampled_from(keys), st.sampled_from(["owner", "source", "NO", "new key"])),
-                    label="key")
-    action = data.draw(st.sampled_from(["set", "delete"]) if key in rec and key != "name" else st.just("set"),
-                       label="action")
-    value = data.draw(replacement, label="value") if action == "set" else None
-    style = data.draw(st.sampled_from(["lf", "crlf", "bom", "comments"]), label="style")
+    key = draw(st.one_of(st.sampled_from(keys), st.sampled_from(["owner", "source", "NO", "new key"])),
+               label="key")
+    action = draw(st.sampled_from(["set", "delete"]) if key in rec and key != "name" else st.just("set"),
+                  label="action")
+    value = draw(replacement, label="value") if action == "set" else None
+    style = draw(st.sampled_from(["lf", "crlf", "bom", "comments"]), label="style")
+    text = dump_mapping(rec)
     if style == "crlf":
         text = text.replace("\n", "\r\n")
     elif style == "bom":
         text = "\ufeff" + text
     elif style == "comments":
         text = "# hand-written header\n" + text + "# footer\n"
+    return rec, key, action, value, style, text
 
+
+def _apply(rec, key, action, value, text):
     def update(old):
         assert old == to_raw(rec)  # the editor sees what the reader sees
         new = dict(old)
@@ -179,9 +187,18 @@ def test_edit_of_one_key_keeps_every_other_value(rec, data):
         else:
             new[key] = value
         return new
+    return edit_text(text, update, EDIT_ORDER)
 
-    order = ["name", "kind", "owner", "phones", "emails", "tags", "address", "source", "birthday"]
-    out = edit_text(text, update, order)
+
+@EDIT_SETTINGS
+@given(one_key_edit())
+@example(({"name": "A", "notes": "x"}, "notes", "delete", None, "comments",
+          "# hand-written header\nname: A\nnotes: x\n# footer\n"))
+@example(({"name": "A", "phones": ["1"]}, "phones", "set", "2", "comments",
+          "# hand-written header\nname: A\nphones:\n- \"1\"\n# footer\n"))
+def test_edit_of_one_key_keeps_every_other_value(case):
+    rec, key, action, value, style, text = case
+    out = _apply(rec, key, action, value, text)
     raw, _, problems = read_yaml(out.encode("utf-8"), "clients/x.yaml")
     assert problems == [], out
     want = to_raw(rec)
@@ -190,25 +207,45 @@ def test_edit_of_one_key_keeps_every_other_value(rec, data):
     else:
         want[key] = to_raw(value)
     assert raw == want, out
-    for k in keys:  # untouched keys keep their place
-        if k != key:
-            assert k in raw
-    assert [k for k in raw if k in keys and k != key] == [k for k in keys if k != key]
+    others = [k for k in rec if k != key]
+    assert [k for k in raw if k in others] == others  # untouched keys keep their order
     if style == "crlf":
         assert out.count("\r\n") == out.count("\n")
     if style == "bom":
-        assert out.startswith("\ufeff")
+        assert out.startswith("\ufeff") and not out.startswith("\ufeff\ufeff")
     if style == "comments":
-        assert out.startswith("# hand-written header\n") and "# footer" in out
-    # the teammate's script sees the new value's strings too
-    if action == "set":
-        theirs = yaml.safe_load(out.lstrip("\ufeff"))
-        _strings_match({key: value}, theirs, "edited")
+        assert out.startswith("# hand-written header\n"), out
+        assert "# footer\n" in out, out
 
 
-@SETTINGS
-@given(record)
-def test_noop_edit_keeps_the_file(rec):
+@EDIT_SETTINGS
+@given(one_key_edit().filter(lambda c: c[2] == "set"))
+@example(({"name": "A"}, "NO", "set", "x", "lf", "name: A\n"))
+def test_edited_file_is_safe_for_pyyaml(case):
+    """After a tool edit, a teammate's ``yaml.safe_load`` sees the new strings
+    (keys included) as the tool meant them."""
+    rec, key, action, value, style, text = case
+    out = _apply(rec, key, action, value, text)
+    theirs = yaml.safe_load(out.lstrip("\ufeff"))
+    _strings_match({key: value}, theirs, "edited")
+
+
+# printable text: a hand-written file holds no control characters (ruamel
+# re-spells their escapes, \x1B as \e, which changes no value)
+printable = st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"))
+printable_text = st.one_of(st.sampled_from([s for s in SPECIAL if s.isprintable() or "\n" in s]),
+                           st.text(printable, max_size=20), numberish,
+                           st.text(st.sampled_from(list("-?:,[]{}#&*!|>'\"%@`~=<+. .0aéЖ😀")), max_size=12))
+
+
+@EDIT_SETTINGS
+@given(st.fixed_dictionaries({"name": printable_text},
+                             optional={"tags": st.lists(printable_text, min_size=1, max_size=3),
+                                       "notes": printable_text, "amount": decimals,
+                                       "fields": st.dictionaries(key_text.filter(str.isprintable), printable_text,
+                                                                 min_size=1, max_size=3)}))
+@example({"name": "A", "notes": "... and then he called"})
+def test_noop_edit_keeps_a_written_file_byte_for_byte(rec):
     text = dump_mapping(rec)
     assert edit_text(text, lambda old: dict(old)) == text
 

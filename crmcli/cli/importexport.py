@@ -171,8 +171,8 @@ def _write_out(st, out_file: str, text: str) -> None:
     from crmcli.store import atomic_write
     target = Path(out_file).absolute()
     root = Path(st.root).absolute()
-    for folder in FOLDERS.values():
-        if target.is_relative_to(root / folder) or target.is_relative_to(root / ".crm"):
+    for folder in (*FOLDERS.values(), ".crm"):
+        if target.is_relative_to(root / folder):
             raise CrmError(f"--out: {out_file} is inside the data folder's {folder}/; write the export elsewhere")
     if not target.parent.is_dir():
         raise CrmError(f"--out: folder {target.parent} does not exist")

@@ -1,7 +1,5 @@
 """crm mail TEMPLATE: mail merge to clients, as .eml files, through SMTP, or as
 printable letters (contract section 8)."""
-from __future__ import annotations
-
 from pathlib import Path
 from typing import List, Optional
 
@@ -11,18 +9,18 @@ from crmcli.cli import common
 
 
 def mail(
-    template: Path = typer.Argument(..., metavar="TEMPLATE",
+    template: str = typer.Argument(..., metavar="TEMPLATE",
                                     help="the template: 'Subject: ...' (and 'Reply-To: ...') lines, a blank line, "
                                          "the body; {{ name }}, {{ fields.age }}, {{ owner.name }}, {{ today }} ..."),
-    tag: Optional[List[str]] = typer.Option(None, "--tag", help="clients with this tag (repeatable: all of them)"),
-    owner: Optional[str] = typer.Option(None, "--owner", help="clients managed by this owner"),
-    source: Optional[str] = typer.Option(None, "--source", help="clients from this lead source"),
-    status: Optional[str] = typer.Option(None, "--status", help="prospect, customer or former"),
+    tag: Optional[List[str]] = typer.Option(None, "--tag", metavar="TAG", help="clients with this tag (repeatable: all of them)"),
+    owner: Optional[str] = typer.Option(None, "--owner", metavar="ID", help="clients managed by this owner"),
+    source: Optional[str] = typer.Option(None, "--source", metavar="SOURCE", help="clients from this lead source"),
+    status: Optional[str] = typer.Option(None, "--status", metavar="STATUS", help="prospect, customer or former"),
     where: Optional[List[str]] = typer.Option(None, "--where", metavar="FIELD=VALUE",
                                               help="field equals value (repeatable)"),
     send: bool = typer.Option(False, "--send", help="send through crm.yaml smtp; each sent mail is logged "
                                                     "as an email activity of its client"),
-    out_dir: Optional[Path] = typer.Option(None, "--out", metavar="DIR",
+    out_dir: Optional[str] = typer.Option(None, "--out", metavar="DIR",
                                            help="write one .eml file per client (with --letters: one letter) here"),
     letters: bool = typer.Option(False, "--letters",
                                  help="printable plain-text letters to clients with a postal address, into --out DIR"),
@@ -41,7 +39,8 @@ def mail(
     st = common.store()
     cfg = st.config
     today = common.today()
-    tpl = m.Template(read_template(template), str(template))
+    tpl = m.Template(read_template(Path(template)), template)
+    out_dir = Path(out_dir) if out_dir is not None else None
     settings = m.smtp_settings(cfg.smtp, os.environ, cfg.name) if send else None
     if send and "email" not in cfg.activity_types:
         raise CrmError("crm.yaml activity_types has no 'email', so sent mail could not be logged; nothing was sent",
@@ -87,7 +86,7 @@ def mail(
     sent, refused = send_all(st, settings, messages, today)
     common.note(f"sent {sent} message(s)" + (f", {refused} refused by the server" if refused else "")
                 + skipped_text(skipped))
-    return finish(problems + more, bool(refused))
+    return finish(problems + more, bool(refused), commit=True)
 
 
 def read_template(path: Path) -> str:
@@ -153,8 +152,10 @@ def send_all(st, settings, messages, today) -> tuple[int, int]:
     return sent, refused
 
 
-def finish(problems, failed: bool):
+def finish(problems, failed: bool, commit: bool = False):
     if common.warn_problems(problems) or failed:
+        if commit:
+            common.after_command("mail")  # the mail that did go out stays logged, and committed
         raise typer.Exit(1)
 
 

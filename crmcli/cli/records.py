@@ -329,7 +329,11 @@ def make_rm(kind: str) -> Callable:
             if refs:
                 raise CrmError(f"{kind} {rid} is referred to by {len(refs)} record(s): {', '.join(refs[:5])}"
                                + (" ..." if len(refs) > 5 else ""), hint="use --force to remove it anyway")
-        st.delete(kind, rid)
+        try:
+            title = title_of(kind, st.get(kind, rid))
+        except CrmError:  # a broken file can still be removed
+            title = rid
+        st.delete(kind, rid, title)
         common.print_id_note(kind, rid, "removed")
     rm.__doc__ = f"Remove a {kind} (refused while other records refer to it, unless --force)."
     return rm

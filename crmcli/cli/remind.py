@@ -1,6 +1,4 @@
 """crm remind: what is due, for cron, calendars and mail (contract section 6)."""
-from __future__ import annotations
-
 from typing import List, Optional
 
 import typer

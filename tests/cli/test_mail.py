@@ -1,14 +1,13 @@
 """``crm mail TEMPLATE``: .eml files, SMTP sending, letters (contract section 8)."""
 from __future__ import annotations
 
-import json
 import socket
 from email import policy
 from email.parser import BytesParser
 
 import pytest
 
-from crmcli.store import init_folder
+from crmcli.store import Store, init_folder
 from tests.conftest import run_crm
 
 TODAY = "2026-03-10"
@@ -74,8 +73,11 @@ def crm(root, *args):
 
 
 def email_activities(root):
-    acts = json.loads(crm(root, "activity", "list", "--type", "email", "-f", "json").out or "[]")
-    return sorted((a["client"], a["type"], a["status"], a["date"], a["comment"]) for a in acts)
+    """The email activities in the folder, read back as typed records."""
+    acts, problems = Store(root).load("activity")
+    assert problems == []
+    return sorted((a["client"], a["type"], a["status"], a["date"].isoformat(), a["comment"]) for a in acts
+                  if a.get("type") == "email")
 
 
 def parse(data: bytes):

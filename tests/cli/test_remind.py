@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import sys
 import textwrap
 from email import policy
 from email.parser import BytesParser
