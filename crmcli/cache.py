@@ -97,7 +97,29 @@ class Index:
             if gc_was:
                 gc.enable()
 
+    def entries(self, kind: str) -> dict:
+        """{path: (stat key, record or None, every problem)} of one kind."""
+        import gc
+        gc_was = gc.isenabled()
+        gc.disable()
+        try:
+            return self._entries(kind)
+        finally:
+            if gc_was:
+                gc.enable()
+
     def _load(self, kind: str):
+        result = self._entries(kind)
+        records, problems = [], []
+        for key, rec, probs in result.values():
+            errors = [p for p in probs if p.severity == "error"]
+            problems.extend(errors)
+            if rec is not None and not errors:
+                records.append(rec)
+        records.sort(key=lambda r: r["id"])
+        return records, problems
+
+    def _entries(self, kind: str) -> dict:
         store = self.store
         config_key = self._config_key()
         cached = self._read(kind, config_key)
@@ -120,16 +142,9 @@ class Index:
             parsed = self._parse(kind, stale)
             for (rid, path, key), (rec, problems) in zip(stale, parsed):
                 result[path] = (key, rec, problems)
-        records, problems = [], []
-        for path, (key, rec, probs) in result.items():
-            errors = [p for p in probs if p.severity == "error"]
-            problems.extend(errors)
-            if rec is not None and not errors:
-                records.append(rec)
         if changed:
             self._write(kind, config_key, result, started)
-        records.sort(key=lambda r: r["id"])
-        return records, problems
+        return result
 
     def _parse(self, kind: str, stale):
         store = self.store

@@ -250,6 +250,27 @@ class Store:
             return Index(self).load(kind)
         return self.load_direct(kind)
 
+    def entries(self, kind: str) -> list[tuple[str, dict | None, list[Problem]]]:
+        """(relative path, record or None, every problem incl. warnings) of
+        every file of a kind, through the index (for crm check)."""
+        if not os.environ.get("CRM_NO_INDEX"):
+            from crmcli.cache import Index
+            return [(self.rel(Path(p)), rec, probs) for p, (_, rec, probs) in Index(self).entries(kind).items()]
+        out = []
+        for rid, path in self.iter_files(kind):
+            rec, _, probs = self.read_file(kind, rid, path)
+            out.append((self.rel(path), rec, probs))
+        return out
+
+    def lines_of(self, rel: str) -> dict:
+        """The key-path -> line map of one file (read when a problem needs it)."""
+        from crmcli.codec import read_yaml
+        try:
+            _, lines, _ = read_yaml(_read_bytes(self.root / rel), rel)
+        except OSError:
+            return {}
+        return lines
+
     def load_direct(self, kind: str) -> tuple[list[dict], list[Problem]]:
         records, problems = [], []
         for rid, path in self.iter_files(kind):

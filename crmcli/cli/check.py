@@ -19,11 +19,10 @@ def check(strict: bool = typer.Option(False, "--strict", help="Treat warnings (u
     items = {}
     for kind in KINDS:
         items[kind] = []
-        for rid, path in st.iter_files(kind):
-            rec, lines, probs = st.read_file(kind, rid, path)
+        for rel, rec, probs in st.entries(kind):
             problems.extend(probs)
             if rec is not None:  # fields that did read are still cross-checked
-                items[kind].append((rec, lines, st.rel(path)))
+                items[kind].append((rec, LazyLines(st, rel), rel))
         problems.extend(_strays(st.root / FOLDERS[kind], st))
     problems.extend(check_records(items, cfg))
     problems.sort(key=lambda p: (p.path, p.line or 0))
@@ -37,6 +36,18 @@ def check(strict: bool = typer.Option(False, "--strict", help="Treat warnings (u
         common.note(f"{errors} error(s), {warnings} warning(s)")
     if errors:
         raise typer.Exit(1)
+
+
+class LazyLines:
+    """A file's line map, read only when a problem has to name a line."""
+
+    def __init__(self, st, rel):
+        self.st, self.rel, self._lines = st, rel, None
+
+    def get(self, key, default=None):
+        if self._lines is None:
+            self._lines = self.st.lines_of(self.rel)
+        return self._lines.get(key, default)
 
 
 def _strays(top, st):
