@@ -32,6 +32,7 @@ def close_date(deal: dict, *stages: str) -> date | None:
 
 def client_status(won: list[date] | None, churn_after: int, today: date) -> str:
     """customer (a won deal), former (last win older than churn_after days), prospect."""
+    won = [d for d in won or () if d <= today]  # a --today in the past sees the past
     if not won:
         return "prospect"
     if max(won) < today - timedelta(days=churn_after):
