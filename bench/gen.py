@@ -403,11 +403,9 @@ class Gen:
         if future and type_ not in ("task", "call", "meeting", "visit"):
             type_ = "task"
         rec: dict = {"client": cid}
-        deal_id = None
         if deals and rng.random() < 0.4:
             did, d = rng.choice(deals)
             if d["created"] <= when:
-                deal_id = did
                 rec["deal"] = did
         rec["type"] = type_
         if future:

@@ -182,13 +182,15 @@ def preset_startup(a, crm: str) -> str:
             Cmd("bare Typer app, one command (bench/bare_typer.py)", [py, str(HERE / "bare_typer.py")]),
             Cmd("crm --version", [crm, "--version"]),
             Cmd("crm client add NAME (empty folder)", [crm, "--dir", f, "--today", TODAY, "client", "add", "Start Up"]),
+            # a command that reads (through the index) instead of writing
+            Cmd("crm deal list (empty folder)", [crm, "--dir", f, "--today", TODAY, "deal", "list"]),
         ]
         measure(cmds, a.runs, a.warmup, "startup")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     base, bare = cmds[0], cmds[1]
     lines = [f"Start-up, {a.runs} rounds after {a.warmup} warm-up (round-robin: pass, bare Typer, "
-             "crm --version, crm client add).", "",
+             "crm --version, crm client add, crm deal list).", "",
              "| command | median | min – max | peak RSS | / bare Typer (median of per-round ratios) "
              "| / bare Typer (ratio of medians) | / python -c pass (per-round) |",
              "|---|---:|---:|---:|---:|---:|---:|"]

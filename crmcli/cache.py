@@ -183,7 +183,8 @@ class Index:
         memo: dict = {}
         files = {p: (v[0], _shared(v[1], memo), v[2]) for p, v in result.items() if v[0][0] < horizon}
         with contextlib.suppress(OSError):
-            self.dir.mkdir(exist_ok=True)
+            if self.store.derived_dir() is None:
+                return
             tmp = self.dir / f".index-{kind}.{os.getpid()}.tmp"
             with open(tmp, "wb") as fh:
                 pickle.dump({"format": FORMAT, "config": config_key, "files": files}, fh,

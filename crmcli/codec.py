@@ -313,7 +313,7 @@ def _emit_list(out: list[str], items: list, indent: int, keep_empty: bool = Fals
         elif item is None:
             out.append(f"{pad}- null")
         else:
-            out.append(f"{pad}- {scalar_text(item, indent + 2)}")
+            out.append(f"{pad}- {scalar_text(item, indent)}")
 
 
 def _flow(items) -> str:
@@ -587,10 +587,15 @@ def _merge_list(node, old: list, new: list) -> None:
             if j < len(new) and _same(o, new[j]):
                 keep.append(i)
                 j += 1
-        if j == len(new):
+        if j == len(new) and new:
+            slot = _end_slot(node)
+            tail = _take_tail(slot) if slot else ""
             for i in reversed(range(n)):
                 if i not in keep:
                     del node[i]
+            slot = _end_slot(node)
+            if slot:
+                _put_tail(slot, tail)
             return
     if len(new) == n:
         for i, (o, x) in enumerate(zip(old, new)):
@@ -601,8 +606,13 @@ def _merge_list(node, old: list, new: list) -> None:
             else:
                 node[i] = _to_rt(x)
         return
+    slot = _end_slot(node)
+    tail = _take_tail(slot) if slot else ""
     node.clear()
     node.extend(_to_rt(x) for x in new)
+    slot = _end_slot(node)
+    if slot:
+        _put_tail(slot, tail)
 
 
 def _position(keys: list[str], key: str, order: list[str] | None) -> int:

@@ -28,7 +28,7 @@ from datetime import date
 from crmcli.config import Config
 from crmcli.errors import Problem
 from crmcli.ids import fold, new_id
-from crmcli.records import canonical, json_value, to_json
+from crmcli.records import json_value, to_json
 from crmcli.schema import (FIELDS, FOLDERS, ID_RE, KIND_OF_FOLDER, KINDS, ORDER, SCHEMAS, TITLE_FIELD,
                            FieldValueError, convert, convert_custom, parse_date)
 
@@ -1160,6 +1160,8 @@ def plan_import(kind: str, rows: list[Row], snap: Snapshot, path: str) -> tuple[
         change = (typed, set(row.clear), set(row.merge))
         if old is not None:
             before = existing[old]
+            if kind == "client" and typed.get("kind") == "organization" and "kind" not in before:
+                del typed["kind"]   # no kind is an organization already: nothing to write
             after = apply_change(before, change)
             verb = "unchanged" if after == before else "update"
             actions.append(Action(verb, kind, rid, after, row.line, before, change))

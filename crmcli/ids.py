@@ -15,6 +15,8 @@ _CYR = {
     "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh",
     "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya",
     "і": "i", "ї": "yi", "є": "ye", "ґ": "g", "ў": "u",
+    # Latin letters that do not decompose into a base letter and an accent
+    "ø": "o", "ß": "ss", "ł": "l", "æ": "ae", "œ": "oe", "đ": "d", "þ": "th", "ð": "d", "ı": "i",
 }
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 _ORG_WORDS = {"ooo", "oao", "zao", "pao", "ip", "llc", "ltd", "inc", "gmbh"}

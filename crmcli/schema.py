@@ -17,7 +17,7 @@ FOLDERS = {"client": "clients", "deal": "deals", "activity": "activities",
            "stakeholder": "stakeholders", "competitor": "competitors"}
 KIND_OF_FOLDER = {v: k for k, v in FOLDERS.items()}
 
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
+ID_RE = re.compile(r"\A[a-z0-9][a-z0-9._-]{0,79}\Z")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?$")
 DECIMAL_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")

@@ -141,12 +141,24 @@ class Store:
             p = problems[0]
             raise DataError(p.message, p.path, p.line, p.hint)
         with contextlib.suppress(OSError, ValueError):
-            cache.parent.mkdir(exist_ok=True)
+            if self.derived_dir() is None:
+                return raw, lines
             tmp = cache.with_name(f".config.cache.{os.getpid()}")
             with open(tmp, "wb") as fh:
                 marshal.dump((key, raw, lines), fh)
             os.replace(tmp, cache)
         return raw, lines
+
+    def derived_dir(self) -> Path | None:
+        """.crm/ (made if missing), or None when it is not a real folder."""
+        d = self.root / ".crm"
+        try:
+            d.mkdir(exist_ok=True)
+        except OSError:
+            return None
+        if d.is_symlink() or not d.is_dir():
+            return None
+        return d
 
     # ------------------------------------------------------------ paths
     def rel(self, path: Path) -> str:
@@ -214,13 +226,16 @@ class Store:
 
     # ------------------------------------------------------------ reading
     def read_file(self, kind: str, rid: str, path: Path) -> tuple[dict | None, dict, list[Problem]]:
-        from crmcli.codec import read_yaml
-        from crmcli.records import type_record
         rel = self.rel(path)
         try:
             data = _read_bytes(path)
         except OSError as exc:
             return None, {}, [Problem(rel, None, f"cannot read: {exc.strerror}")]
+        return self._typed(kind, rid, data, rel)
+
+    def _typed(self, kind: str, rid: str, data: bytes, rel: str) -> tuple[dict | None, dict, list[Problem]]:
+        from crmcli.codec import read_yaml
+        from crmcli.records import type_record
         raw, lines, problems = read_yaml(data, rel)
         if raw is None:
             return None, {}, problems
@@ -332,8 +347,10 @@ class Store:
             finally:
                 self._lock_depth -= 1
             return
-        crm_dir = self.root / ".crm"
-        crm_dir.mkdir(exist_ok=True)
+        crm_dir = self.derived_dir()
+        if crm_dir is None:
+            raise DataError(".crm is a symbolic link; crm keeps its lock and index only in a real .crm/ folder",
+                            hint="remove the link (everything in .crm/ is derived and safe to delete)")
         fd = os.open(crm_dir / "lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
         deadline = time.monotonic() + LOCK_TIMEOUT
         delay = 0.002
@@ -376,6 +393,11 @@ class Store:
             for _ in range(20):
                 new = rid or new_id(str(title), fallback=kind)
                 path = self.path_for(kind, new)
+                # an id given by the caller may exist in a subfolder; a fresh
+                # random one is not looked for there (that would read the
+                # whole folder; crm check reports the one-in-a-million twin)
+                if rid and self.find_file(kind, rid) is not None:
+                    raise CrmError(f"a {kind} with id {rid!r} already exists")
                 try:
                     atomic_write(path, text, exclusive=True)
                     self.writes.append(("add", kind, new, str(rec.get(TITLE_FIELD[kind]) or title), path))
@@ -400,7 +422,8 @@ class Store:
             if path is None:
                 raise NotFoundError(f"no {kind} with id {rid!r}")
             before = os.lstat(path)
-            rec, _, problems = self.read_file(kind, rid, path)
+            data = _read_bytes(path)  # read once: what is checked is what is edited
+            rec, _, problems = self._typed(kind, rid, data, self.rel(path))
             errors = [p for p in problems if p.severity == "error"]
             if rec is None or errors:
                 p = errors[0]
@@ -408,7 +431,6 @@ class Store:
             wanted = change(dict(rec))
             if wanted == rec:
                 return rec
-            data = _read_bytes(path)
             text = data.decode("utf-8")
             new_typed = canonical(kind, wanted)
             out = edit_text(text, lambda old: _keep_untouched(old, new_typed, rec, wanted), order)

@@ -543,6 +543,26 @@ def test_edit_replacing_a_list_keeps_the_comments_after_it():
     assert "# about notes\nnotes: x\n# footer\n" in out, out
 
 
+@pytest.mark.parametrize("new", [["x", "b"], ["c", "d"], ["b", "c", "d"], ["x"], ["d", "c", "b"]])
+def test_edit_rewriting_a_list_keeps_the_comments_after_it(new):
+    text = "name: A\nemails:\n- b\n# about notes\nnotes: x\n# footer\n"
+    out = edit_text(text, _set("emails", new))
+    raw, _, problems = read(out)
+    assert problems == [] and raw["emails"] == new
+    assert out.endswith("\n# about notes\nnotes: x\n# footer\n"), out
+    last = "emails:\n- b\n# footer\n"
+    out = edit_text("name: A\n" + last, _set("emails", new))
+    assert out.endswith("# footer\n"), out
+
+
+@pytest.mark.parametrize("rec", [{"name": "A", "fields": {"kids": ["Anna\nborn 2019", "Boris"]}},
+                                 {"name": "A", "tags": ["two\nlines", "x"]}])
+def test_edit_keeps_a_written_multiline_list_item_as_written(rec):
+    text = dump_mapping(rec)
+    out = edit_text(text, _set("name", "B"))
+    assert out == text.replace("name: A", "name: B")
+
+
 def test_edit_appending_to_a_list_keeps_the_next_keys_comment_in_place():
     text = "name: A\ntags:\n- vip\n# the notes say why\nnotes: x\n"
     def update(old):

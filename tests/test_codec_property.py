@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 
 import yaml
 from hypothesis import HealthCheck, example, given, settings
@@ -196,6 +195,8 @@ def _apply(rec, key, action, value, text):
           "# hand-written header\nname: A\nnotes: x\n# footer\n"))
 @example(({"name": "A", "phones": ["1"]}, "phones", "set", "2", "comments",
           "# hand-written header\nname: A\nphones:\n- \"1\"\n# footer\n"))
+@example(({"name": "A", "emails": ["b"]}, "emails", "set", ["x", "b"], "comments",
+          "# hand-written header\nname: A\nemails:\n- b\n# footer\n"))
 def test_edit_of_one_key_keeps_every_other_value(case):
     rec, key, action, value, style, text = case
     out = _apply(rec, key, action, value, text)
@@ -245,6 +246,7 @@ printable_text = st.one_of(st.sampled_from([s for s in SPECIAL if s.isprintable(
                                        "fields": st.dictionaries(key_text.filter(str.isprintable), printable_text,
                                                                  min_size=1, max_size=3)}))
 @example({"name": "A", "notes": "... and then he called"})
+@example({"name": "A", "tags": ["two\nlines"]})
 def test_noop_edit_keeps_a_written_file_byte_for_byte(rec):
     text = dump_mapping(rec)
     assert edit_text(text, lambda old: dict(old)) == text

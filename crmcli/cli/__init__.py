@@ -152,6 +152,10 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
         code = 130
+    except OSError as exc:  # a full disk, a read-only folder, an I/O error
+        where = f" ({exc.filename})" if exc.filename else ""
+        sys.stderr.write(f"error: {exc.strerror or exc}{where}; nothing more was written\n")
+        code = 1
     except RecursionError:
         sys.stderr.write("error: input nested too deeply\n")
         code = 1

@@ -14,11 +14,12 @@ import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from crmcli.codec import read_yaml
 from crmcli.store import Store
-from tests.conftest import CRM, Crm, clean_env
+from tests.conftest import CRM, Crm
 
 CRM_CMD = [str(CRM)] if CRM.exists() else [sys.executable, "-m", "crmcli"]
 
@@ -131,7 +132,7 @@ def test_kill_9_during_edits_leaves_every_record_whole(folder):
     assert st.get("client", client)["name"] == "Acme"
     assert st.get("client", other)["phones"][0] == "0123"
     assert st.get("deal", deal)["title"] == "Big deal"
-    assert st.get("deal", deal)["amount"] == st.get("deal", deal)["amount"].__class__("1500.50")
+    assert st.get("deal", deal)["amount"] == Decimal("1500.50")
     r = folder("check")
     assert r.code == 0, f"seed {seed}: {r}"
     assert "Traceback" not in r.err
@@ -180,4 +181,4 @@ def test_kill_9_of_a_writer_in_a_tight_loop(folder):
             q.unlink()
     assert Store(folder.root).get("client", rid)["name"] == "Acme"
     r = folder("check")
-    assert r.code == 0, f"seed {seed}: {r}"
+    assert r.code == 0, f"seed {seed}, {left_over} of 25 kills landed inside a write: {r}"

@@ -6,7 +6,6 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
 
 from crmcli.store import Store
 from tests.conftest import Crm, run_crm, tree_digest
@@ -199,6 +198,11 @@ def test_vcard_export_round_trip(example, tmp_path):
     for c in mine.values():
         c["kind"] = c["kind"] or "organization"
     assert theirs == mine
+    # and the file imported back where it came from changes nothing (matched by X-CRM-ID)
+    digest = tree_digest(example.root)
+    r = example("import", "client", out)
+    assert r.code == 0 and r.out == "" and " 0 created, 0 updated" in r.err, r
+    assert tree_digest(example.root) == digest
 
 
 def test_an_interrupted_import_is_finished_by_running_it_again(folder, tmp_path):

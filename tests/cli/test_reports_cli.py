@@ -23,10 +23,8 @@ import json
 import os
 import re
 import shlex
-import shutil
 import statistics
 import subprocess
-import sys
 from collections import Counter
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -362,9 +360,10 @@ def test_sales_by_hand(runs, ex):
     first, last = min(groups), max(groups)
     labels = [f"{y}-Q{q}" for y in range(int(first[:4]), int(last[:4]) + 1) for q in range(1, 5)]
     labels = [q for q in labels if first <= q <= last]
-    assert got["rows"] == [{"quarter": q, "won": groups.get(q, [0])[0],
-                            "revenue": r2(groups.get(q, [0, 0])[1]),
-                            "revenue_constant": r2(groups.get(q, [0, 0, 0])[2])} for q in labels]
+    empty = [0, D(0), D(0)]       # a quarter with no sale is listed, with zeros
+    assert got["rows"] == [{"quarter": q, "won": groups.get(q, empty)[0],
+                            "revenue": r2(groups.get(q, empty)[1]),
+                            "revenue_constant": r2(groups.get(q, empty)[2])} for q in labels]
     revenue = sum(g[1] for g in groups.values())
     constant = sum(g[2] for g in groups.values())
     assert got["won"] == 37 and got["revenue"] == r2(revenue)
@@ -535,8 +534,9 @@ def empty(tmp_path) -> Path:
 def test_every_report_answers_on_an_empty_folder(empty):
     extra = [["segments", "--by", "fields.psychotype"], ["segments", "--by", "status"],
              ["sales", "--by", "owner"], ["sales", "--season"], ["retention", "--period", "year"]]
-    cmds = ([["report", *r, "--format", f] for r in REPORTS for f in ("table", "json", "csv", "yaml")]
-            + [["report", *r, "--format", f] for r in extra for f in ("table", "json")])
+    formats = {"funnel": ("csv", "yaml"), "retention": ("csv", "yaml"), "sales": ("csv",)}
+    cmds = [["report", *r, "--format", f] for r in REPORTS + extra
+            for f in ("table", "json", *formats.get(r[0], ()))]
     results = dict(zip(map(tuple, cmds), regen.run_many(empty, cmds)))
     for args, p in results.items():
         assert p.returncode == 0 and p.stderr == b"", (args, p.stderr.decode())
@@ -622,7 +622,8 @@ BAD = [
     (["funnel", "--format", "xml"], 2, ["table, json, csv, yaml"]),
     (["velocity"], 2, ["velocity"]),
 ] + [([*r, "--owner", "nobody"], 1, ["unknown owner 'nobody'", "anna, boris, dmitry, olga"])
-     for r in REPORTS + [["prices", "--product", "Абонемент массаж 10"]]]
+     for r in (["funnel"], ["retention"], ["managers"], ["stakeholders"],
+               ["prices", "--product", "Абонемент массаж 10"])]
 
 
 def test_bad_filter_values_are_clear_errors(runs):
