@@ -1,13 +1,28 @@
 """Raw (all-text) record data <-> typed records, and records as JSON objects."""
 from __future__ import annotations
 
-import difflib
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
 from crmcli.config import Config
 from crmcli.errors import Problem
 from crmcli.schema import FIELDS, SCHEMAS, FieldValueError, convert, convert_custom
+
+
+@dataclass
+class Dataset:
+    """The records of a data folder, each a dict with ``id`` and its typed fields."""
+
+    clients: list[dict] = field(default_factory=list)
+    deals: list[dict] = field(default_factory=list)
+    activities: list[dict] = field(default_factory=list)
+    stakeholders: list[dict] = field(default_factory=list)
+    competitors: list[dict] = field(default_factory=list)
+
+    def of(self, kind: str) -> list[dict]:
+        from crmcli.schema import FOLDERS
+        return getattr(self, FOLDERS[kind])
 
 
 def type_record(kind: str, rid: str, raw: dict, lines: dict, cfg: Config,
@@ -33,6 +48,7 @@ def type_record(kind: str, rid: str, raw: dict, lines: dict, cfg: Config,
             continue
         fld = fields.get(key)
         if fld is None:
+            import difflib
             close = difflib.get_close_matches(key, list(fields), n=1)
             problems.append(Problem(path, line, f"unknown field {key!r}",
                                     f"did you mean {close[0]!r}?" if close else None, severity="warning"))

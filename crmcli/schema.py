@@ -8,7 +8,7 @@ declared type decides what it means, so ``0123`` stays a string and
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 

@@ -13,30 +13,16 @@ import os
 import stat
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from crmcli.config import Config, config_from_raw
 from crmcli.errors import AmbiguousError, CrmError, DataError, LockError, NotFoundError, Problem
 from crmcli.ids import check_id, fold, new_id
+from crmcli.records import Dataset
 from crmcli.schema import FOLDERS, KINDS, ORDER, TITLE_FIELD
 
 CONFIG_NAME = "crm.yaml"
 LOCK_TIMEOUT = float(os.environ.get("CRM_LOCK_TIMEOUT", "60"))
-
-
-@dataclass
-class Dataset:
-    """Every record of a folder, typed, as plain dicts with an ``id`` key."""
-
-    clients: list[dict] = field(default_factory=list)
-    deals: list[dict] = field(default_factory=list)
-    activities: list[dict] = field(default_factory=list)
-    stakeholders: list[dict] = field(default_factory=list)
-    competitors: list[dict] = field(default_factory=list)
-
-    def of(self, kind: str) -> list[dict]:
-        return getattr(self, FOLDERS[kind])
 
 
 def find_root(explicit: str | None = None, cwd: str | None = None) -> Path:

@@ -1,6 +1,5 @@
 """crm activity add/list/show/edit/rm."""
 
-import inspect
 from typing import List, Optional
 
 import typer
@@ -29,7 +28,7 @@ app.command("add")(records.with_signature(_add, records.field_params(KIND, (), e
 
 def select_activities(st, client=None, type_=None, status=None, date_from=None, date_to=None, owner=None,
                       where=None):
-    from crmcli.errors import CrmError, UsageError
+    from crmcli.errors import CrmError
     from crmcli.query import matches
     from crmcli.schema import ACTIVITY_STATUSES
     if type_:
@@ -40,11 +39,7 @@ def select_activities(st, client=None, type_=None, status=None, date_from=None, 
     lo = common.parse_date_arg(date_from, "--from") if date_from else None
     hi = common.parse_date_arg(date_to, "--to") if date_to else None
     cid = st.resolve("client", client) if client else None
-    conds = []
-    for w in where or []:
-        if "=" not in w:
-            raise UsageError(f"--where: expected FIELD=VALUE, got {w!r}")
-        conds.append(w.split("=", 1))
+    conds = records.parse_where(where)
     acts, problems = st.load(KIND)
     out = []
     for a in acts:
@@ -55,7 +50,7 @@ def select_activities(st, client=None, type_=None, status=None, date_from=None, 
             continue
         if lo and (day is None or day < lo) or hi and (day is None or day > hi):
             continue
-        if any(not matches(a, f.strip(), v) for f, v in conds):
+        if any(not matches(a, f, v) for f, v in conds):
             continue
         out.append(a)
     out.sort(key=lambda a: (str(a.get("date") or ""), a["id"]))

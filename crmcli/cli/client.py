@@ -1,6 +1,5 @@
 """crm client add/list/show/edit/rm."""
 
-import inspect
 from typing import List, Optional
 
 import typer
@@ -11,21 +10,7 @@ app = typer.Typer(rich_markup_mode=None, no_args_is_help=True)
 KIND = "client"
 
 
-def _add(name: str, **kw):
-    from datetime import date  # noqa: F401
-    rec = {"name": records.clean_text(name, False, "NAME")}
-    records.apply_options(KIND, rec, kw, edit=False)
-    rec.setdefault("created", common.today())
-    rid = common.store().create(KIND, rec)
-    common.out(rid + "\n")
-
-
-app.command("add")(records.with_signature(
-    _add,
-    [inspect.Parameter("name", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                       default=typer.Argument(..., metavar="NAME", help="the person's or organization's name"),
-                       annotation=str)] + records.field_params(KIND, ("name",), edit=False),
-    "Add a client; prints its new id."))
+app.command("add")(records.make_named_add(KIND, lambda rec: rec.setdefault("created", common.today())))
 
 
 def statuses(st, today):
@@ -59,17 +44,13 @@ def list_(
 
 def select_clients(st, tag=None, owner=None, source=None, status=None, where=None):
     """Clients matching the `client list` filters (shared with `crm mail`)."""
-    from crmcli.errors import CrmError, UsageError
+    from crmcli.errors import CrmError
     from crmcli.query import has_tag, matches
     if status is not None and status not in ("prospect", "customer", "former"):
         raise CrmError(f"--status: {status!r} is not one of: prospect, customer, former")
     if owner is not None:
         common.check_owner(owner)
-    conds = []
-    for w in where or []:
-        if "=" not in w:
-            raise UsageError(f"--where: expected FIELD=VALUE, got {w!r}")
-        conds.append(tuple(s.strip() if i == 0 else s for i, s in enumerate(w.split("=", 1))))
+    conds = records.parse_where(where)
     clients, problems = st.load(KIND)
     status_of = None
     if status is not None:

@@ -1,6 +1,5 @@
 """crm competitor add/list/show/edit/rm."""
 
-import inspect
 from typing import Optional
 
 import typer
@@ -11,18 +10,7 @@ app = typer.Typer(rich_markup_mode=None, no_args_is_help=True)
 KIND = "competitor"
 
 
-def _add(name: str, **kw):
-    rec = {"name": records.clean_text(name, False, "NAME")}
-    records.apply_options(KIND, rec, kw, edit=False)
-    common.out(common.store().create(KIND, rec) + "\n")
-
-
-app.command("add")(records.with_signature(
-    _add,
-    [inspect.Parameter("name", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                       default=typer.Argument(..., metavar="NAME"), annotation=str)]
-    + records.field_params(KIND, ("name",), edit=False),
-    "Add a competitor; prints its id."))
+app.command("add")(records.make_named_add(KIND))
 
 
 @app.command("list")

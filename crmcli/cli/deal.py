@@ -97,7 +97,6 @@ def list_(
     ids: bool = common.IdsOpt,
 ):
     """List deals, filtered."""
-    from crmcli.errors import UsageError
     from crmcli.query import has_tag, matches
     common.check_format(fmt)
     st = common.store()
@@ -106,11 +105,7 @@ def list_(
         common.check_stage(stage)
     common.check_owner(owner)
     cid = st.resolve("client", client) if client else None
-    conds = []
-    for w in where or []:
-        if "=" not in w:
-            raise UsageError(f"--where: expected FIELD=VALUE, got {w!r}")
-        conds.append(w.split("=", 1))
+    conds = records.parse_where(where)
     deals, problems = st.load(KIND)
     clients = {}
     if tag or source:
@@ -129,7 +124,7 @@ def list_(
             continue
         if tag and any(not has_tag(clients.get(d.get("client"), {}), t) for t in tag):
             continue
-        if any(not matches(d, f.strip(), v) for f, v in conds):
+        if any(not matches(d, f, v) for f, v in conds):
             continue
         out.append(d)
     records.list_records(KIND, out, fmt, ids, sort=sort)

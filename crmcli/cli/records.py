@@ -207,7 +207,34 @@ def with_signature(func: Callable, params: list[inspect.Parameter], doc: str) ->
     return func
 
 
+def parse_where(where: list[str] | None) -> list[tuple[str, str]]:
+    """``--where FIELD=VALUE`` options as (field, value) pairs."""
+    out = []
+    for w in where or []:
+        if "=" not in w:
+            raise UsageError(f"--where: expected FIELD=VALUE, got {w!r}")
+        field, value = w.split("=", 1)
+        out.append((field.strip(), value))
+    return out
+
+
 # ---------------------------------------------------------------- commands
+def make_named_add(kind: str, defaults: Callable | None = None) -> Callable:
+    """``crm KIND add NAME [--FIELD ...]`` for a type whose title is its name."""
+    def add(name: str, **kw):
+        rec = {"name": clean_text(name, False, "NAME")}
+        apply_options(kind, rec, kw, edit=False)
+        if defaults:
+            defaults(rec)
+        common.out(common.store().create(kind, rec) + "\n")
+
+    params = [inspect.Parameter("name", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                default=typer.Argument(..., metavar="NAME"), annotation=str)]
+    return with_signature(add, params + field_params(kind, ("name",), edit=False),
+                          f"Add a {kind}; prints its new id.")
+
+
+
 def make_edit(kind: str, after: Callable | None = None) -> Callable:
     def edit(**kw):
         st = common.store()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -20,15 +20,7 @@ OPEN, WON, LOST = "open", "won", "lost"
 PERIODS = ("month", "quarter", "year")
 
 
-@dataclass
-class Dataset:
-    """The records of a data folder, each a dict with ``id`` and its typed fields."""
-
-    clients: list[dict] = field(default_factory=list)
-    deals: list[dict] = field(default_factory=list)
-    activities: list[dict] = field(default_factory=list)
-    stakeholders: list[dict] = field(default_factory=list)
-    competitors: list[dict] = field(default_factory=list)
+from crmcli.records import Dataset  # noqa: E402,F401 - the store's shape, re-exported for reports
 
 
 # --- small conversions -------------------------------------------------------
@@ -267,14 +259,11 @@ def deals_by_client(data: Dataset) -> dict[str, list[dict]]:
 
 def client_status(client: dict, deals_of_client: list[dict], cfg: Config, today: date) -> str:
     """``customer`` if the client has a won deal, ``former`` if its last won deal
-    closed more than ``churn_after`` days before today, else ``prospect``."""
-    won = [d for d in deals_of_client if deal_outcome(d, cfg) == WON]
-    if not won:
-        return "prospect"
-    days = [c for c in (close_date(d, cfg) for d in won) if c is not None]
-    if days and (today - max(days)).days > cfg.churn_after:
-        return "former"
-    return "customer"
+    closed more than ``churn_after`` days before today, else ``prospect``
+    (the rule of crmcli.query.client_status, from the client's deals)."""
+    from crmcli.query import client_status as status_from_wins
+    days = [close_date(d, cfg) for d in deals_of_client if deal_outcome(d, cfg) == WON]
+    return status_from_wins([d for d in days if d is not None], cfg.churn_after, today)
 
 
 # --- filters -----------------------------------------------------------------
