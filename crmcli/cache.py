@@ -72,6 +72,45 @@ class Index:
     def _file(self, kind: str) -> Path:
         return self.dir / f"index-{kind}.pickle"
 
+    def _refs_file(self, kind: str) -> Path:
+        return self.dir / f"refs-{kind}.pickle"
+
+    def related(self, kind: str, client: str, deals: set[str] = frozenset()):
+        """(records, problems) of one kind that refer to ``client`` (or to one
+        of ``deals``), reading only those files: a small side index maps each
+        file's stat key to the client and deal it names, so the cost is one
+        stat per file of the kind, not one parse."""
+        store = self.store
+        config_key = self._config_key()
+        refs = {}
+        try:
+            with open(self._refs_file(kind), "rb") as fh:
+                data = pickle.load(fh)
+            if data.get("format") == FORMAT and data.get("config") == config_key:
+                refs = data["refs"]
+        except Exception:  # noqa: BLE001 - no side index yet
+            pass
+        if not refs:  # build it (and the index) once
+            refs = self._write_refs(kind, config_key, self._entries(kind))
+        files = store.scan(kind)
+        keys = _stat_many([p for _, p in files])
+        records, problems = [], []
+        for (rid, path), key in zip(files, keys):
+            if key is None:
+                continue
+            hit = refs.get(path)
+            if hit is not None and hit[0] == key and hit[1] != client and hit[2] not in deals:
+                continue
+            rec, _, probs = store.read_file(kind, rid, Path(path))
+            errors = [p for p in probs if p.severity == "error"]
+            if rec is None or errors:
+                problems.extend(errors)
+                continue
+            if rec.get("client") == client or rec.get("deal") in deals:
+                records.append(rec)
+        records.sort(key=lambda r: r["id"])
+        return records, problems
+
     def _config_key(self):
         st = os.stat(self.store.root / "crm.yaml")
         return (st.st_mtime_ns, st.st_size, st.st_ino)
@@ -190,6 +229,21 @@ class Index:
                 pickle.dump({"format": FORMAT, "config": config_key, "files": files}, fh,
                             protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, self._file(kind))
+        if kind in ("deal", "activity"):
+            self._write_refs(kind, config_key, files)
+
+    def _write_refs(self, kind: str, config_key, files: dict) -> dict:
+        """The side index of ``related``: each file's stat key, client and deal."""
+        refs = {p: (v[0], (v[1] or {}).get("client"), (v[1] or {}).get("deal")) for p, v in files.items()}
+        with contextlib.suppress(OSError):
+            if self.store.derived_dir() is None:
+                return refs
+            tmp = self.dir / f".refs-{kind}.{os.getpid()}.tmp"
+            with open(tmp, "wb") as fh:
+                pickle.dump({"format": FORMAT, "config": config_key, "refs": refs}, fh,
+                            protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self._refs_file(kind))
+        return refs
 
 
 def _shared(value, memo: dict):

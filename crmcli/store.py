@@ -263,6 +263,14 @@ class Store:
             out.append((self.rel(path), rec, probs))
         return out
 
+    def related(self, kind: str, client: str, deals: set[str] = frozenset()):
+        """(records, problems) of a kind that name ``client`` or one of ``deals``."""
+        if not os.environ.get("CRM_NO_INDEX"):
+            from crmcli.cache import Index
+            return Index(self).related(kind, client, deals)
+        recs, problems = self.load_direct(kind)
+        return [r for r in recs if r.get("client") == client or r.get("deal") in deals], problems
+
     def lines_of(self, rel: str) -> dict:
         """The key-path -> line map of one file (read when a problem needs it)."""
         from crmcli.codec import read_yaml
@@ -320,6 +328,9 @@ class Store:
                 return hits[0]
             if len(hits) > 1:
                 raise AmbiguousError(f"{kind} name {ref!r} is ambiguous: it matches {', '.join(sorted(hits))}")
+        if not ID_RE.match(ref):
+            raise NotFoundError(f"no {kind} is named {ref!r}, and it is not a valid id either",
+                                hint="ids use a-z, 0-9, '.', '_', '-'")
         raise NotFoundError(f"no {kind} matches {ref!r} (by id, id prefix or name)")
 
     # ------------------------------------------------------------ locking

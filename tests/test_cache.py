@@ -88,3 +88,20 @@ def test_parallel_cold_build_matches_direct_reading(tmp_path, monkeypatch):
     root = _folder(tmp_path)
     monkeypatch.setattr(cache, "PARALLEL_PARSE_MIN", 10)
     assert Index(Store(root)).load("activity") == _direct(root, "activity")
+
+
+def test_related_records_through_the_side_index_see_every_change(tmp_path):
+    root = _folder(tmp_path)
+    st = Store(root)
+    deals, _ = st.load_direct("deal")
+    cid = deals[0]["client"]
+    want = sorted(d["id"] for d in deals if d["client"] == cid)
+    Store(root).load("deal")  # builds the index and its side index
+    assert [d["id"] for d in Store(root).related("deal", cid)[0]] == want
+    # a hand edit moves another client's deal to this client
+    other = next(d for d in deals if d["client"] != cid)
+    path = next((root / "deals").rglob(f"{other['id']}.yaml"))
+    path.write_text(path.read_text(encoding="utf-8").replace(f"client: {other['client']}", f"client: {cid}"),
+                    encoding="utf-8")
+    got = [d["id"] for d in Store(root).related("deal", cid)[0]]
+    assert got == sorted(want + [other["id"]])

@@ -91,12 +91,9 @@ def client_card(st, rec: dict, today) -> dict:
     """The client as JSON plus derived status, its deals and its activities."""
     from crmcli.query import client_status, won_dates
     from crmcli.records import to_json
-    deals, _ = st.load("deal")
-    mine = [d for d in deals if d.get("client") == rec["id"]]
+    mine, _ = st.related("deal", rec["id"])
     won = won_dates(mine, st.config.won_stage).get(rec["id"])
-    acts, _ = st.load("activity")
-    acts = [a for a in acts if a.get("client") == rec["id"]
-            or (a.get("deal") and a["deal"] in {d["id"] for d in mine})]
+    acts, _ = st.related("activity", rec["id"], {d["id"] for d in mine})
     acts.sort(key=lambda a: (str(a.get("date") or ""), a["id"]), reverse=True)
     card = to_json(rec)
     card["status"] = client_status(won, st.config.churn_after, today)

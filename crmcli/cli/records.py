@@ -28,6 +28,10 @@ LIST_COLUMNS = {
 }
 
 
+def article(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
 def option_name(fld: Field) -> str:
     return "--" + _LIST_OPTION.get(fld.name, fld.name).replace("_", "-")
 
@@ -93,7 +97,7 @@ def apply_set(kind: str, rec: dict, assignment: str) -> None:
         return
     fld = FIELDS[kind].get(key)
     if fld is None or len(parts) != 1:
-        raise CrmError(f"--set: {key!r} is not a field of a {kind}",
+        raise CrmError(f"--set: {key!r} is not a field of {article(kind)}",
                        hint=f"fields: {', '.join(FIELDS[kind])}; custom fields as fields.NAME")
     if fld.type in ("history", "actions", "mapping"):
         raise CrmError(f"--set: {key} cannot be set this way")
@@ -113,7 +117,7 @@ def apply_unset(kind: str, rec: dict, key: str) -> None:
         return
     fld = FIELDS[kind].get(key)
     if fld is None and key not in rec:
-        raise CrmError(f"--unset: {key!r} is not a field of a {kind}")
+        raise CrmError(f"--unset: {key!r} is not a field of {article(kind)}")
     if fld is not None and fld.required:
         raise CrmError(f"--unset: {key} is required")
     rec.pop(key, None)
@@ -164,7 +168,10 @@ _METAVAR = {"date": "DATE", "datetime": "DATE", "decimal": "NUMBER", "integer": 
 
 
 def apply_options(kind: str, rec: dict, kwargs: dict, edit: bool) -> None:
-    """Apply the generated --FIELD options (and --set/--unset) to ``rec``."""
+    """Apply ``--set`` first, then the generated --FIELD options (so
+    ``--add-tag`` adds to what ``--set tags=...`` set), then ``--unset``."""
+    for assignment in kwargs.get("set_") or []:
+        apply_set(kind, rec, assignment)
     for fld in plain_fields(kind):
         opt = option_name(fld)
         value = kwargs.get(f"f_{fld.name}")
@@ -186,8 +193,6 @@ def apply_options(kind: str, rec: dict, kwargs: dict, edit: bool) -> None:
                     rec[fld.name] = cur
         elif value is not None:
             rec[fld.name] = value if fld.type == "bool" else cli_value(kind, fld, value, opt)
-    for assignment in kwargs.get("set_") or []:
-        apply_set(kind, rec, assignment)
     for key in kwargs.get("unset") or []:
         apply_unset(kind, rec, key)
 
@@ -231,7 +236,7 @@ def make_named_add(kind: str, defaults: Callable | None = None) -> Callable:
     params = [inspect.Parameter("name", inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                 default=typer.Argument(..., metavar="NAME"), annotation=str)]
     return with_signature(add, params + field_params(kind, ("name",), edit=False),
-                          f"Add a {kind}; prints its new id.")
+                          f"Add {article(kind)}; prints its new id.")
 
 
 
@@ -252,7 +257,7 @@ def make_edit(kind: str, after: Callable | None = None) -> Callable:
                                 default=typer.Argument(..., metavar="ID", help=f"{kind} id, id prefix or name"),
                                 annotation=str)]
     params += field_params(kind, (), edit=True)
-    return with_signature(edit, params, f"Change only the named fields of a {kind}; the rest of the file is kept.")
+    return with_signature(edit, params, f"Change only the named fields of {article(kind)}; the rest of the file is kept.")
 
 
 def show_record(kind: str, ref: str, fmt: str, extra: Callable | None = None) -> None:
@@ -362,7 +367,7 @@ def make_rm(kind: str) -> Callable:
             title = rid
         st.delete(kind, rid, title)
         common.print_id_note(kind, rid, "removed")
-    rm.__doc__ = f"Remove a {kind} (refused while other records refer to it, unless --force)."
+    rm.__doc__ = f"Remove {article(kind)} (refused while other records refer to it, unless --force)."
     return rm
 
 
