@@ -1,7 +1,6 @@
 """crm.yaml: the folder's settings, every key with a default (contract section 3)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -13,23 +12,38 @@ DEFAULT_ACTIVITY_TYPES = ["call", "meeting", "email", "letter", "visit", "compla
                           "feedback", "task", "note"]
 
 
-@dataclass
 class Config:
-    name: str = "My CRM"
-    currency: str = "RUB"
-    rates: dict[str, list[tuple[date, Decimal]]] = field(default_factory=dict)
-    pipeline: list[str] = field(default_factory=lambda: list(DEFAULT_PIPELINE))
-    lost_stage: str = "lost"
-    owners: dict[str, dict] = field(default_factory=dict)
-    cadence: dict[str, int] = field(default_factory=lambda: {"customer": 90, "prospect": 60})
-    stuck_after: int = 30
-    churn_after: int = 365
-    sources: dict[str, dict] = field(default_factory=dict)
-    activity_types: list[str] = field(default_factory=lambda: list(DEFAULT_ACTIVITY_TYPES))
-    fields: dict[str, dict] = field(default_factory=dict)
-    smtp: dict = field(default_factory=dict)
-    git: dict = field(default_factory=lambda: {"autocommit": True})
-    extra: dict = field(default_factory=dict)
+    """crm.yaml's settings with their defaults (a plain class: a dataclass
+    costs a few ms of start-up that every command would pay)."""
+
+    def __init__(self, name: str = "My CRM", currency: str = "RUB",
+                 rates: dict[str, list[tuple[date, Decimal]]] | None = None,
+                 pipeline: list[str] | None = None, lost_stage: str = "lost",
+                 owners: dict[str, dict] | None = None, cadence: dict[str, int] | None = None,
+                 stuck_after: int = 30, churn_after: int = 365, sources: dict[str, dict] | None = None,
+                 activity_types: list[str] | None = None, fields: dict[str, dict] | None = None,
+                 smtp: dict | None = None, git: dict | None = None, extra: dict | None = None):
+        self.name = name
+        self.currency = currency
+        self.rates = rates if rates is not None else {}
+        self.pipeline = pipeline if pipeline is not None else list(DEFAULT_PIPELINE)
+        self.lost_stage = lost_stage
+        self.owners = owners if owners is not None else {}
+        self.cadence = cadence if cadence is not None else {"customer": 90, "prospect": 60}
+        self.stuck_after = stuck_after
+        self.churn_after = churn_after
+        self.sources = sources if sources is not None else {}
+        self.activity_types = activity_types if activity_types is not None else list(DEFAULT_ACTIVITY_TYPES)
+        self.fields = fields if fields is not None else {}
+        self.smtp = smtp if smtp is not None else {}
+        self.git = git if git is not None else {"autocommit": True}
+        self.extra = extra if extra is not None else {}
+
+    def __eq__(self, other):
+        return type(other) is Config and vars(self) == vars(other)
+
+    def __repr__(self):
+        return f"Config({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
 
     @property
     def won_stage(self) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crmcli.errors import CrmError
+from crmcli.store import work_tree as store_work_tree
 
 # the identity of last resort, used only when git has none configured
 FALLBACK_IDENTITY = ("-c", "user.name=crm", "-c", "user.email=crm@localhost")
@@ -69,13 +70,7 @@ def _said(proc: subprocess.CompletedProcess) -> str:
     return "; ".join(lines[:6]) or text
 
 
-def work_tree(root: Path) -> Path | None:
-    """The top of the git work tree the folder is in, or None (no git process)."""
-    here = Path(os.path.abspath(root))
-    for folder in (here, *here.parents):
-        if os.path.lexists(folder / ".git"):
-            return folder
-    return None
+work_tree = store_work_tree  # the top of the folder's git work tree, or None
 
 
 def require_repo(root: Path) -> Path:

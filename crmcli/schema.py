@@ -8,7 +8,6 @@ declared type decides what it means, so ``0123`` stays a string and
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -30,23 +29,24 @@ STAKEHOLDER_STATUSES = ("partner", "client", "moderator", "lobbyist")
 CLIENT_KINDS = ("person", "organization")
 
 
-@dataclass(frozen=True)
 class Field:
     """One field of a record type.
 
     ``type`` is one of: text, date, datetime (a date or a date-time), decimal,
     integer, bool, list (of text), ref (an id of ``ref``), refs (a list of
-    them), owner, stage, enum (``values``), activity_type, history, actions,
-    mapping (custom fields).
+    them), owner, stage, enum (``values``), activity_type, currency, history,
+    actions, mapping (custom fields).  ``cli``: offered as --FIELD on add/edit.
     """
 
-    name: str
-    type: str = "text"
-    required: bool = False
-    ref: str | None = None
-    values: tuple[str, ...] = ()
-    multiline: bool = False
-    cli: bool = True  # offered as --FIELD on add/edit
+    __slots__ = ("name", "type", "required", "ref", "values", "multiline", "cli")
+
+    def __init__(self, name: str, type: str = "text", required: bool = False, ref: str | None = None,
+                 values: tuple[str, ...] = (), multiline: bool = False, cli: bool = True):
+        self.name, self.type, self.required, self.ref = name, type, required, ref
+        self.values, self.multiline, self.cli = values, multiline, cli
+
+    def __repr__(self):
+        return f"Field({self.name!r}, {self.type!r})"
 
 
 def _f(name, type="text", **kw):

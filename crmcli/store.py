@@ -11,7 +11,6 @@ import contextlib
 import errno
 import os
 import stat
-import tempfile
 import time
 from pathlib import Path
 
@@ -42,6 +41,16 @@ def find_root(explicit: str | None = None, cwd: str | None = None) -> Path:
                    hint="create one with: crm init PATH, or point to one with --dir or CRM_DIR")
 
 
+def work_tree(root) -> Path | None:
+    """The top of the git work tree the folder is in, or None; found by
+    looking for .git above it, so a plain folder starts no git process."""
+    here = Path(os.path.abspath(root))
+    for folder in (here, *here.parents):
+        if os.path.lexists(folder / ".git"):
+            return folder
+    return None
+
+
 def _read_bytes(path: Path) -> bytes:
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     try:
@@ -54,7 +63,7 @@ def _read_bytes(path: Path) -> bytes:
 def atomic_write(path: Path, data: bytes, exclusive: bool = False, mode: int | None = None) -> None:
     """Write ``data`` to ``path`` atomically; with ``exclusive`` never clobber."""
     folder = path.parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    fd, tmp = _temp_file(folder, path.name)
     try:
         try:
             view = memoryview(data)
@@ -83,6 +92,18 @@ def atomic_write(path: Path, data: bytes, exclusive: bool = False, mode: int | N
         os.fsync(dfd)
     finally:
         os.close(dfd)
+
+
+def _temp_file(folder: Path, name: str) -> tuple[int, str]:
+    """A new private file ``.<name>.<random>.tmp`` beside the target (a dotfile,
+    so never taken for a record), created exclusively."""
+    for _ in range(100):
+        tmp = os.path.join(folder, f".{name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {folder}")  # pragma: no cover
 
 
 class Store:

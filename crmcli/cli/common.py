@@ -145,10 +145,8 @@ def after_command(command_path: str) -> None:
     st = STATE._store
     if st is None or not st.writes or STATE.no_commit:
         return
-    try:
-        from crmcli import gitops
-    except ImportError:  # pragma: no cover
+    from crmcli.store import work_tree
+    if work_tree(st.root) is None:  # a plain folder: no git, not even its import
         return
-    hook = getattr(gitops, "autocommit", None)
-    if hook is not None:
-        hook(st, command_path, STATE.commit_detail)
+    from crmcli import gitops
+    gitops.autocommit(st, command_path, STATE.commit_detail)
