@@ -109,6 +109,7 @@ def _temp_file(folder: Path, name: str) -> tuple[int, str]:
 class Store:
     def __init__(self, root: Path):
         self.root = Path(root)
+        self._prefix = os.path.join(os.fspath(self.root), "")
         self._config: Config | None = None
         self.config_problems: list[Problem] = []
         self._lock_fd: int | None = None
@@ -168,11 +169,17 @@ class Store:
         return d
 
     # ------------------------------------------------------------ paths
-    def rel(self, path: Path) -> str:
+    def rel(self, path) -> str:
+        """A path relative to the folder, as problems name it (plain string
+        work: this runs once per record file in crm check)."""
+        text = os.fspath(path)
+        prefix = self._prefix
+        if text.startswith(prefix):
+            return text[len(prefix):].replace(os.sep, "/")
         try:
-            return path.relative_to(self.root).as_posix()
+            return Path(text).relative_to(self.root).as_posix()
         except ValueError:
-            return str(path)
+            return text
 
     def folder(self, kind: str) -> Path:
         folder = self.root / FOLDERS[kind]
@@ -277,7 +284,7 @@ class Store:
         every file of a kind, through the index (for crm check)."""
         if not os.environ.get("CRM_NO_INDEX"):
             from crmcli.cache import Index
-            return [(self.rel(Path(p)), rec, probs) for p, (_, rec, probs) in Index(self).entries(kind).items()]
+            return [(self.rel(p), rec, probs) for p, (_, rec, probs) in Index(self).entries(kind).items()]
         out = []
         for rid, path in self.iter_files(kind):
             rec, _, probs = self.read_file(kind, rid, path)

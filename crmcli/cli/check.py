@@ -1,7 +1,6 @@
 """crm check: every problem of the whole folder at once."""
 
 import os
-from pathlib import Path
 
 import typer
 
@@ -54,16 +53,22 @@ def _strays(top, st):
     """Files a person should know about: symbolic links and leftover temp files."""
     from crmcli.errors import Problem
     out = []
-    if not top.is_dir():
-        return out
-    for dirpath, dirnames, filenames in os.walk(top):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for name in filenames + dirnames:
-            full = os.path.join(dirpath, name)
-            rel = st.rel(Path(full))
-            if os.path.islink(full):
-                out.append(Problem(rel, None, "symbolic link: not followed, not read", severity="warning"))
-            elif name.startswith(".") and name.endswith(".tmp"):
-                out.append(Problem(rel, None, "a temporary file left by an interrupted write; safe to delete",
-                                   severity="warning"))
+    stack = [str(top)]
+    while stack:
+        try:
+            it = os.scandir(stack.pop())
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        with it:
+            for entry in it:
+                name = entry.name
+                if entry.is_symlink():
+                    out.append(Problem(st.rel(entry.path), None, "symbolic link: not followed, not read",
+                                       severity="warning"))
+                elif name.startswith("."):
+                    if name.endswith(".tmp") and entry.is_file(follow_symlinks=False):
+                        out.append(Problem(st.rel(entry.path), None, "a temporary file left by an interrupted "
+                                           "write; safe to delete", severity="warning"))
+                elif entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
     return out
