@@ -148,15 +148,8 @@ class Index:
                 gc.enable()
 
     def _load(self, kind: str):
-        result = self._entries(kind)
-        records, problems = [], []
-        for key, rec, probs in result.values():
-            errors = [p for p in probs if p.severity == "error"]
-            problems.extend(errors)
-            if rec is not None and not errors:
-                records.append(rec)
-        records.sort(key=lambda r: r["id"])
-        return records, problems
+        from crmcli.store import valid_records
+        return valid_records((rec, probs) for _, rec, probs in self._entries(kind).values())
 
     def _entries(self, kind: str) -> dict:
         store = self.store

@@ -51,6 +51,19 @@ def work_tree(root) -> Path | None:
     return None
 
 
+def valid_records(read) -> tuple[list[dict], list[Problem]]:
+    """From (record or None, problems) pairs: the records that read without
+    an error, sorted by id, and the errors of the others."""
+    records, problems = [], []
+    for rec, probs in read:
+        errors = [p for p in probs if p.severity == "error"]
+        problems.extend(errors)
+        if rec is not None and not errors:
+            records.append(rec)
+    records.sort(key=lambda r: r["id"])
+    return records, problems
+
+
 def _read_bytes(path: Path) -> bytes:
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     try:
@@ -309,15 +322,7 @@ class Store:
         return lines
 
     def load_direct(self, kind: str) -> tuple[list[dict], list[Problem]]:
-        records, problems = [], []
-        for rid, path in self.iter_files(kind):
-            rec, _, probs = self.read_file(kind, rid, path)
-            errors = [p for p in probs if p.severity == "error"]
-            problems.extend(errors)
-            if rec is not None and not errors:
-                records.append(rec)
-        records.sort(key=lambda r: r["id"])
-        return records, problems
+        return valid_records(self.read_file(kind, rid, path)[::2] for rid, path in self.iter_files(kind))
 
     def load_all(self, kinds=KINDS) -> tuple[Dataset, list[Problem]]:
         """The records of ``kinds`` (default: all); the other lists stay empty."""
