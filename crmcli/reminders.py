@@ -14,19 +14,20 @@ client or stakeholder and what is due.
 """
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timedelta
 
 from crmcli.query import client_status, won_dates
 
 KINDS = ("task", "follow_up", "no_contact", "stuck_deal", "stakeholder_action", "target_date", "birthday")
 FIELDS = ("kind", "due", "overdue_days", "owner", "record", "client", "text")
-_SPACE = re.compile(r"\s+")
 _GROUP = {"customer": "customers", "former": "former customers", "prospect": "prospects"}
 
 
 def _day(value) -> date | None:
-    if isinstance(value, datetime):
+    kind = type(value)
+    if kind is date:
+        return value
+    if kind is datetime or isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
@@ -42,7 +43,7 @@ def _when(value) -> tuple:
 
 def one_line(text) -> str:
     """Text on one line: any run of whitespace (newlines too) becomes a space."""
-    return _SPACE.sub(" ", str(text)).strip() if text is not None else ""
+    return " ".join(str(text).split()) if text is not None else ""
 
 
 def _plural(n: int, word: str) -> str:
@@ -74,15 +75,19 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None) -
                       "owner": who, "record": record, "client": client, "text": text})
 
     # --- activities: tasks, and each client's last contact --------------------
-    last_done: dict[str, dict] = {}
+    last_done: dict[str, tuple[date, dict]] = {}   # client id -> (day, its latest done activity)
     for a in data.activities:
+        status = a.get("status") or "done"
+        if status != "planned" and status != "done":
+            continue
+        day = _day(a.get("date"))
+        if day is None:
+            continue
         cid = a.get("client")
         if cid is None and a.get("deal") in deals:
             cid = deals[a["deal"]].get("client")
-        status = a.get("status") or "done"
-        day = _day(a.get("date"))
         if status == "planned":
-            if day is None or day > horizon:
+            if day > horizon:
                 continue
             sh = stakeholders.get(a.get("stakeholder"))
             deal = deals.get(a.get("deal"))
@@ -103,31 +108,36 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None) -
             elif kind_word != "task":
                 what = f"{kind_word}: {what}"
             add("task", day, who, a["id"], cid, f"{name}: {what}")
-        elif status == "done" and cid is not None and day is not None and day <= today:
+        elif cid is not None and day <= today:
             prev = last_done.get(cid)
-            if prev is None or (_when(a["date"]), a["id"]) > (_when(prev["date"]), prev["id"]):
-                last_done[cid] = a
+            # the latest by date, then time (a date alone before its times), then id
+            if prev is None or day > prev[0] or (day == prev[0] and (_when(a["date"]), a["id"])
+                                                 > (_when(prev[1]["date"]), prev[1]["id"])):
+                last_done[cid] = (day, a)
 
     # --- follow-ups and contact cadence, per client ---------------------------
     won = won_dates(data.deals, cfg.won_stage)
     for cid, c in clients.items():
-        name = client_name(cid)
         last = last_done.get(cid)
-        if last is not None and last.get("next") is not None:
-            due = _day(last["next"])
+        if last is not None:
+            since, last = last
+            due = _day(last.get("next"))
             if due is not None and due <= horizon:
-                what = f"follow up on the {last.get('type') or 'contact'} of {_day(last['date']).isoformat()}"
+                what = f"follow up on the {last.get('type') or 'contact'} of {since.isoformat()}"
                 comment = one_line(last.get("comment"))
                 if comment:
                     what += f" ({comment})"
-                add("follow_up", due, last.get("owner") or c.get("owner"), last["id"], cid, f"{name}: {what}")
-        status = client_status([d for d in won.get(cid, ()) if d <= today], cfg.churn_after, today)
+                add("follow_up", due, last.get("owner") or c.get("owner"), last["id"], cid,
+                    f"{client_name(cid)}: {what}")
+        else:
+            since = _day(c.get("created"))
+        status = client_status(won.get(cid), cfg.churn_after, today)
         cadence = cfg.cadence.get("prospect" if status == "prospect" else "customer")
-        since = _day(last["date"]) if last is not None else _day(c.get("created"))
         if cadence is None or since is None:
             continue
         due = since + timedelta(days=cadence)
         if due <= horizon:
+            name = client_name(cid)
             if last is not None:
                 age = (today - since).days
                 what = f"last contact {since.isoformat()} ({_plural(age, 'day')} ago)"
@@ -138,6 +148,7 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None) -
 
     # --- deals stuck in a stage ---------------------------------------------
     closed = {cfg.won_stage, cfg.lost_stage}
+    stuck_after = timedelta(days=cfg.stuck_after)
     for did, d in deals.items():
         stage = d.get("stage")
         if stage is None or stage in closed:
@@ -151,7 +162,7 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None) -
             entered = _day(history[-1].get("date")) if history else _day(d.get("created"))
         if entered is None:
             continue
-        due = entered + timedelta(days=cfg.stuck_after)
+        due = entered + stuck_after
         if due > horizon:
             continue
         cid = d.get("client")

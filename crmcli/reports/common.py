@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import statistics
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 from crmcli.config import Config
 from crmcli.errors import CrmError
-from crmcli.money import rate_on, round_money, round_rate
+from crmcli.money import RateTable, rate_on, round_money, round_rate
 
 OPEN, WON, LOST = "open", "won", "lost"
 PERIODS = ("month", "quarter", "year")
@@ -83,34 +84,79 @@ def jsonable(value):
 
 
 # --- deals -------------------------------------------------------------------
+#
+# A report looks at every deal, so the facts of a deal are worked out once, in
+# one pass over its history (``deal_stages``), and handed out one at a time by
+# ``deal_facts``: a report adds them up as it goes instead of keeping tens of
+# thousands of objects alive, which also spares Python's garbage collector.
+
+OUTCOMES = (OPEN, WON, LOST)
+
 
 def stage_entries(deal: dict) -> list[tuple[str, date]]:
     """The stages a deal entered, in order, with their dates.
 
     A deal with no history is taken to have entered its ``stage`` on ``created``.
     """
-    history = deal.get("history") or []
+    return deal_stages(deal, None, None)[0]
+
+
+def deal_stages(deal: dict, won_stage: str | None,
+                lost_stage: str | None) -> tuple[list, date | None, date | None, date | None]:
+    """``(entries, created, closed, won_on)`` of a deal, in one pass over its history.
+
+    * entries: the stages the deal entered, in order, as (stage, date); a deal
+      with no history is taken to have entered its ``stage`` on ``created``;
+    * created: ``created``, or the date of the first entry;
+    * closed: for a deal now in the won or lost stage, the date of its last
+      entry into either; a closed deal whose history never entered a closing
+      stage (``crm check`` reports it) falls back to its last entry, then to
+      ``created``.  None for open deals;
+    * won_on: for a deal now in the won stage, the date of its last entry into
+      it, else ``closed``.  None for other deals.
+    """
+    stage = deal.get("stage")
+    own_created = deal.get("created")
+    if own_created is not None and type(own_created) is not date:
+        own_created = as_date(own_created)
+    history = deal.get("history")
+    closed = won_on = None
     if history:
-        out = []
+        entries = []
         for h in history:
-            stage, day = h.get("stage"), h.get("date")
-            if stage is None or day is None:
+            entered, day = h.get("stage"), h.get("date")
+            if entered is None or day is None:
                 continue
-            out.append((stage, day if type(day) is date else as_date(day)))
-        return out
-    stage, created = deal.get("stage"), as_date(deal.get("created"))
-    if stage is not None and created is not None:
-        return [(stage, created)]
-    return []
+            if type(day) is not date:
+                day = as_date(day)
+            entries.append((entered, day))
+            if entered == won_stage:
+                closed = won_on = day
+            elif entered == lost_stage:
+                closed = day
+    elif stage is not None and own_created is not None:
+        entries = [(stage, own_created)]
+        closed = won_on = own_created
+    else:
+        entries = []
+
+    created = own_created
+    if created is None and entries:
+        created = entries[0][1]
+    if stage is None or (stage != won_stage and stage != lost_stage):
+        return entries, created, None, None
+    if closed is None:
+        closed = entries[-1][1] if entries else own_created
+    if stage != won_stage:
+        won_on = None
+    elif won_on is None:
+        won_on = closed
+    return entries, created, closed, won_on
 
 
-def deal_created(deal: dict, entries=None) -> date | None:
+def deal_created(deal: dict) -> date | None:
     """``created``, or the date of the first history entry."""
-    created = as_date(deal.get("created"))
-    if created is not None:
-        return created
-    entries = stage_entries(deal) if entries is None else entries
-    return entries[0][1] if entries else None
+    return deal_stages(deal, None, None)[1]
 
 
 def deal_outcome(deal: dict, cfg: Config) -> str:
@@ -132,29 +178,27 @@ def last_entry(deal: dict, stages, entries=None) -> date | None:
     return found
 
 
-def close_date(deal: dict, cfg: Config, entries=None) -> date | None:
-    """The date of the last entry into the won or lost stage; None for open deals.
+def close_date(deal: dict, cfg: Config) -> date | None:
+    """The date of the last entry into the won or lost stage; None for open deals
+    (see ``deal_stages``)."""
+    return deal_stages(deal, cfg.won_stage, cfg.lost_stage)[2]
 
-    A closed deal whose history never entered a closing stage (``crm check``
-    reports it) falls back to its last history entry, then to ``created``.
-    """
-    if deal_outcome(deal, cfg) == OPEN:
-        return None
-    entries = stage_entries(deal) if entries is None else entries
-    day = last_entry(deal, (cfg.won_stage, cfg.lost_stage), entries)
-    if day is None:
-        day = entries[-1][1] if entries else as_date(deal.get("created"))
-    return day
+
+def as_decimal(value) -> Decimal:
+    """``Decimal(value)``, without a copy when it already is one."""
+    return value if type(value) is Decimal else Decimal(value)
 
 
 def deal_amount(deal: dict) -> Decimal | None:
     """``amount``, or quantity × unit_price, in the deal's own currency."""
     amount = deal.get("amount")
+    if type(amount) is Decimal:
+        return amount
     if amount is not None:
         return Decimal(amount)
     qty, price = deal.get("quantity"), deal.get("unit_price")
     if qty is not None and price is not None:
-        return Decimal(qty) * Decimal(price)
+        return as_decimal(qty) * as_decimal(price)
     return None
 
 
@@ -165,7 +209,7 @@ def convert(amount: Decimal | None, currency: str | None, day: date, cfg: Config
     rate = rate_on(cfg.rates, currency or cfg.currency, day, cfg.currency)
     if rate is None:
         return None
-    return Decimal(amount) * rate
+    return as_decimal(amount) * rate
 
 
 def deal_source(deal: dict, client: dict | None) -> str | None:
@@ -182,21 +226,25 @@ def deal_owner(deal: dict, client: dict | None) -> str | None:
     return client.get("owner") if client else None
 
 
-@dataclass
 class DealFacts:
-    """One deal with the figures every report derives from it."""
+    """One deal with the figures every report derives from it.
 
-    deal: dict
-    client: dict | None
-    outcome: str
-    created: date | None
-    closed: date | None
-    amount: Decimal | None   # in the deal's currency
-    currency: str
-    owner: str | None
-    source: str | None
-    tags: list[str]
-    entries: list = None  # (stage, date) of every stage entered, in order
+    The stage entries and dates are worked out when the facts are made; the
+    client, owner, source, tags and values only when a report asks for them.
+    """
+
+    __slots__ = ("deal", "outcome", "entries", "created", "closed", "won_on", "clients", "rates")
+
+    def __init__(self, deal: dict, outcome: str, entries: list, created: date | None,
+                 closed: date | None, won_on: date | None, clients: dict, rates: RateTable):
+        self.deal = deal
+        self.outcome = outcome
+        self.entries = entries    # (stage, date) of every stage entered, in order
+        self.created = created
+        self.closed = closed      # see deal_stages
+        self.won_on = won_on      # see deal_stages
+        self.clients = clients    # every client by id
+        self.rates = rates
 
     @property
     def id(self) -> str:
@@ -214,29 +262,72 @@ class DealFacts:
     def open(self) -> bool:
         return self.outcome == OPEN
 
-    def value(self, cfg: Config, today: date) -> Decimal | None:
+    @property
+    def client(self) -> dict | None:
+        """The deal's client record (None if it names no known client)."""
+        return self.clients.get(self.deal.get("client"))
+
+    @property
+    def owner(self) -> str | None:
+        """The deal's own ``owner``, else its client's."""
+        owner = self.deal.get("owner")
+        if owner is None:
+            client = self.client
+            owner = client.get("owner") if client else None
+        return owner
+
+    @property
+    def source(self) -> str | None:
+        """The deal's own ``source``, else its client's."""
+        source = self.deal.get("source")
+        if source is None:
+            client = self.client
+            source = client.get("source") if client else None
+        return source
+
+    @property
+    def tags(self) -> list[str]:
+        """The client's tags (its own list: read it, do not change it)."""
+        return (self.client or {}).get("tags") or []
+
+    @property
+    def amount(self) -> Decimal | None:
+        """In the deal's own currency."""
+        return deal_amount(self.deal)
+
+    @property
+    def currency(self) -> str:
+        return self.deal.get("currency") or self.rates.base
+
+    def value(self, today: date) -> Decimal | None:
         """The amount in the base currency on the close date (open deals: today)."""
-        return convert(self.amount, self.currency, self.closed or today, cfg)
+        deal = self.deal
+        return self.rates.to_base(deal_amount(deal), deal.get("currency"), self.closed or today)
 
-    def value_today(self, cfg: Config, today: date) -> Decimal | None:
+    def value_today(self, today: date) -> Decimal | None:
         """The amount in the base currency at today's rate (constant rates)."""
-        return convert(self.amount, self.currency, today, cfg)
+        deal = self.deal
+        return self.rates.to_base(deal_amount(deal), deal.get("currency"), today)
 
 
-def deal_facts(data: Dataset, cfg: Config) -> list[DealFacts]:
+def deal_facts(data: Dataset, cfg: Config, filters: Filters | None = None,
+               outcomes=OUTCOMES, deals: list[dict] | None = None) -> Iterator[DealFacts]:
+    """The facts of each deal (of ``deals``, by default all) whose outcome is one
+    of ``outcomes`` and that passes ``filters``, one at a time."""
     clients = clients_by_id(data)
-    out = []
-    for deal in data.deals:
-        client = clients.get(deal.get("client"))
-        entries = stage_entries(deal)
-        out.append(DealFacts(
-            deal=deal, client=client, outcome=deal_outcome(deal, cfg),
-            created=deal_created(deal, entries), closed=close_date(deal, cfg, entries), entries=entries,
-            amount=deal_amount(deal), currency=deal.get("currency") or cfg.currency,
-            owner=deal_owner(deal, client), source=deal_source(deal, client),
-            tags=list((client or {}).get("tags") or []),
-        ))
-    return out
+    rates = RateTable(cfg.rates, cfg.currency)
+    won_stage, lost_stage = cfg.won_stage, cfg.lost_stage
+    if filters is not None and not filters.any:
+        filters = None
+    for deal in data.deals if deals is None else deals:
+        stage = deal.get("stage")
+        outcome = WON if stage == won_stage else LOST if stage == lost_stage else OPEN
+        if outcome not in outcomes:
+            continue
+        if filters is not None and not filters.deal(deal, clients.get(deal.get("client"))):
+            continue
+        entries, created, closed, won_on = deal_stages(deal, won_stage, lost_stage)
+        yield DealFacts(deal, outcome, entries, created, closed, won_on, clients, rates)
 
 
 def total(values) -> Decimal:
@@ -276,12 +367,17 @@ class Filters:
     source: str | None = None
     tag: str | None = None
 
-    def deal(self, facts: DealFacts) -> bool:
-        if self.owner is not None and facts.owner != self.owner:
+    @property
+    def any(self) -> bool:
+        return self.owner is not None or self.source is not None or self.tag is not None
+
+    def deal(self, deal: dict, client: dict | None) -> bool:
+        """A deal by its own owner and source, else its client's, and its client's tags."""
+        if self.owner is not None and deal_owner(deal, client) != self.owner:
             return False
-        if self.source is not None and facts.source != self.source:
+        if self.source is not None and deal_source(deal, client) != self.source:
             return False
-        if self.tag is not None and self.tag not in facts.tags:
+        if self.tag is not None and self.tag not in ((client or {}).get("tags") or []):
             return False
         return True
 

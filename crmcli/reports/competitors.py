@@ -47,14 +47,18 @@ def competitors_report(data: Dataset, cfg: Config, spec: CompetitorsSpec) -> dic
         if filters.client(client):
             for cid in dict.fromkeys(client.get("competitors") or []):
                 stat(cid)["clients"] += 1
-    contested = []
-    for f in deal_facts(data, cfg):
-        if not filters.deal(f) or not in_window(f.created, spec.date_from, spec.date_to):
+    contested = won = lost = lost_to = 0
+    # the deals contested_by names anyone: no other deal counts here
+    rivalled = [d for d in data.deals if d.get("competitors") or d.get("lost_to")]
+    windowed = spec.date_from is not None or spec.date_to is not None
+    for f in deal_facts(data, cfg, filters, deals=rivalled):
+        if windowed and not in_window(f.created, spec.date_from, spec.date_to):
             continue
-        rivals = contested_by(f.deal)
-        if rivals:
-            contested.append(f)
-        for cid in rivals:
+        contested += 1
+        won += int(f.won)
+        lost += int(f.lost)
+        lost_to += int(f.lost and bool(f.deal.get("lost_to")))
+        for cid in contested_by(f.deal):
             s = stat(cid)
             s["deals"] += 1
             s["won"] += int(f.won)
@@ -66,12 +70,9 @@ def competitors_report(data: Dataset, cfg: Config, spec: CompetitorsSpec) -> dic
              "win_rate": ratio(s["won"], s["won"] + s["lost"])}
             for cid, s in stats.items()]
     rows.sort(key=lambda r: (-r["deals_contested"], -r["clients"], r["competitor"]))
-    won = sum(1 for f in contested if f.won)
-    lost = sum(1 for f in contested if f.lost)
     return {
         "from": iso(spec.date_from), "to": iso(spec.date_to), "rows": rows,
-        "deals_contested": len(contested), "won_against": won,
-        "lost_to": sum(1 for f in contested if f.lost and f.deal.get("lost_to")),
+        "deals_contested": contested, "won_against": won, "lost_to": lost_to,
         "win_rate": ratio(won, won + lost),
     }
 

@@ -9,9 +9,8 @@ from decimal import Decimal
 from crmcli.config import Config
 from crmcli.reports import pictures
 from crmcli.reports.common import (
-    Dataset, DealFacts, Filters, check_filters, csv_cell, deal_facts, fmt_money, fmt_num,
-    fmt_rate, format_pairs, format_table, iso, last_entry, median, money,
-    in_window, ratio, total,
+    LOST, WON, Dataset, DealFacts, Filters, check_filters, csv_cell, deal_facts, fmt_money,
+    fmt_num, fmt_rate, format_pairs, format_table, in_window, iso, median, money, ratio,
 )
 
 
@@ -25,8 +24,20 @@ class FunnelSpec:
     tag: str | None = None
 
 
-def furthest_stage(facts: DealFacts, cfg: Config) -> int:
+def stage_positions(cfg: Config) -> dict[str, int]:
+    """Each pipeline stage's index (the first, should a stage be listed twice)."""
+    positions: dict[str, int] = {}
+    for i, stage in enumerate(cfg.pipeline):
+        positions.setdefault(stage, i)
+    return positions
+
+
+def walk_stages(facts: DealFacts, cfg: Config, positions: dict[str, int],
+                days_at: list[list[int]]) -> int:
     """The index in the pipeline of the furthest stage the deal reached.
+
+    On the way, the days between each entry into a pipeline stage and the entry
+    that followed it are added to ``days_at[the stage's index]``.
 
     A won deal reached every stage; a lost deal, the furthest pipeline stage it
     entered before its (last) entry into the lost stage; an open deal, the
@@ -34,80 +45,87 @@ def furthest_stage(facts: DealFacts, cfg: Config) -> int:
     never entered a pipeline stage is counted at the first one: every deal in
     scope is in the funnel.
     """
-    pipeline = cfg.pipeline
-    if facts.won:
-        return len(pipeline) - 1
-    entries = facts.entries
-    if facts.lost:
-        last_lost = max((i for i, (s, _) in enumerate(entries) if s == cfg.lost_stage), default=None)
-        if last_lost is not None:
-            entries = entries[:last_lost]
-        stages = [s for s, _ in entries]
-    else:
-        stages = [s for s, _ in entries] + [facts.deal.get("stage")]
-    reached = [pipeline.index(s) for s in stages if s in pipeline]
-    return max(reached, default=0)
-
-
-def stage_durations(facts: list[DealFacts], cfg: Config) -> dict[str, list[int]]:
-    """Days between each entry into a stage and the entry that followed it."""
-    out: dict[str, list[int]] = {s: [] for s in cfg.pipeline}
-    for f in facts:
-        entries = f.entries
-        for (stage, day), (_, next_day) in zip(entries, entries[1:]):
-            if stage in out:
-                out[stage].append((next_day - day).days)
-    return out
+    lost_stage = cfg.lost_stage
+    furthest = 0
+    before_lost = None   # the furthest before the latest entry into the lost stage
+    at = since = None    # the index of the stage last entered, and when
+    for stage, day in facts.entries:
+        if at is not None:
+            days_at[at].append((day - since).days)
+        if stage == lost_stage:
+            before_lost = furthest
+        at, since = positions.get(stage), day
+        if at is not None and at > furthest:
+            furthest = at
+    if facts.outcome == WON:
+        return len(cfg.pipeline) - 1
+    if facts.outcome == LOST:
+        return furthest if before_lost is None else before_lost
+    at = positions.get(facts.deal.get("stage"))
+    return furthest if at is None or at < furthest else at
 
 
 def funnel_report(data: Dataset, cfg: Config, spec: FunnelSpec) -> dict:
     check_filters(data, cfg, spec)
     filters = Filters(spec.owner, spec.source, spec.tag)
-    facts = [f for f in deal_facts(data, cfg)
-             if filters.deal(f) and in_window(f.created, spec.date_from, spec.date_to)]
-
+    date_from, date_to, today = spec.date_from, spec.date_to, spec.today
+    windowed = date_from is not None or date_to is not None
     pipeline = cfg.pipeline
-    reached = [0] * len(pipeline)
-    for f in facts:
-        for i in range(furthest_stage(f, cfg) + 1):
-            reached[i] += 1
-    durations = stage_durations(facts, cfg)
+    positions = stage_positions(cfg)
+
+    deals = opened = won = lost = known_won = 0
+    won_amount, lost_amount = Decimal(0), Decimal(0)   # of the deals whose value is known
+    at_furthest = [0] * len(pipeline)   # deals whose furthest stage is each stage
+    days_at: list[list[int]] = [[] for _ in pipeline]   # see walk_stages
+    cycles = []
+    reasons: Counter = Counter()
+    for f in deal_facts(data, cfg, filters):
+        if windowed and not in_window(f.created, date_from, date_to):
+            continue
+        deals += 1
+        at_furthest[walk_stages(f, cfg, positions, days_at)] += 1
+        if f.outcome == WON:
+            won += 1
+            value = f.value(today)
+            if value is not None:
+                won_amount += value
+                known_won += 1
+            if f.won_on is not None and f.created is not None:
+                cycles.append((f.won_on - f.created).days)
+        elif f.outcome == LOST:
+            lost += 1
+            value = f.value(today)
+            if value is not None:
+                lost_amount += value
+            reason = f.deal.get("lost_reason")
+            if reason:
+                reasons[reason] += 1
+        else:
+            opened += 1
+
+    reached = [sum(at_furthest[i:]) for i in range(len(pipeline))]
     stages = []
     for i, stage in enumerate(pipeline):
         conversion = ratio(reached[i + 1], reached[i]) if i + 1 < len(pipeline) else None
         stages.append({"stage": stage, "reached": reached[i], "conversion": conversion,
-                       "median_days": median(durations[stage])})
+                       "median_days": median(days_at[positions[stage]])})
 
-    won = [f for f in facts if f.won]
-    lost = [f for f in facts if f.lost]
-    open_ = [f for f in facts if f.open]
-    won_values = [f.value(cfg, spec.today) for f in won]
-    won_amount = total(won_values)
-    known_won = sum(1 for v in won_values if v is not None)
-    avg_won = Decimal(won_amount) / known_won if known_won else None
-    lost_amount = total(f.value(cfg, spec.today) for f in lost)
-    win_rate = Decimal(len(won)) / (len(won) + len(lost)) if won or lost else None
-
-    cycles = []
-    for f in won:
-        entered = last_entry(f.deal, (cfg.won_stage,)) or f.closed
-        if entered is not None and f.created is not None:
-            cycles.append((entered - f.created).days)
+    avg_won = won_amount / known_won if known_won else None
+    win_rate = Decimal(won) / (won + lost) if won or lost else None
     cycle_days = median(cycles)
 
     velocity = None
     if win_rate is not None and avg_won is not None and cycle_days:
-        velocity = money(len(open_) * win_rate * avg_won / Decimal(str(cycle_days)))
+        velocity = money(opened * win_rate * avg_won / Decimal(str(cycle_days)))
 
-    reasons = Counter(f.deal.get("lost_reason") for f in lost if f.deal.get("lost_reason"))
     lost_reasons = [{"reason": r, "deals": n}
                     for r, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))]
 
     return {
-        "from": iso(spec.date_from), "to": iso(spec.date_to), "currency": cfg.currency,
-        "deals": len(facts), "stages": stages,
-        "open": len(open_), "won": len(won), "lost": len(lost),
-        "win_rate": ratio(len(won), len(won) + len(lost)),
+        "from": iso(date_from), "to": iso(date_to), "currency": cfg.currency,
+        "deals": deals, "stages": stages,
+        "open": opened, "won": won, "lost": lost,
+        "win_rate": ratio(won, won + lost),
         "won_amount": money(won_amount), "avg_won_amount": money(avg_won),
         "lost_amount": money(lost_amount), "cycle_days": cycle_days, "velocity": velocity,
         "lost_reasons": lost_reasons,

@@ -6,8 +6,8 @@ from datetime import date
 
 from crmcli.config import Config
 from crmcli.reports.common import (
-    Dataset, Filters, as_date, check_filters, clients_by_id, deal_facts, fmt_group, fmt_money,
-    fmt_num, fmt_rate, format_pairs, format_table, in_window, iso, last_entry, median, money,
+    LOST, OPEN, Dataset, Filters, as_date, check_filters, clients_by_id, deal_facts, fmt_group,
+    fmt_money, fmt_num, fmt_rate, format_pairs, format_table, in_window, iso, median, money,
     ratio, rows_csv, total,
 )
 
@@ -59,41 +59,49 @@ def managers_report(data: Dataset, cfg: Config, spec: ManagersSpec) -> dict:
     rows: dict = {}
 
     def row(owner):
-        return rows.setdefault(owner, {"activities_done": 0, "tasks_overdue": 0, "open": 0,
-                                       "won": [], "lost": 0, "cycles": []})
+        r = rows.get(owner)
+        if r is None:
+            r = rows[owner] = {"activities_done": 0, "tasks_overdue": 0, "open": 0,
+                               "won": [], "lost": 0, "cycles": []}
+        return r
 
     for oid in cfg.owners:
         if spec.owner in (None, oid):
             row(oid)
 
+    client_filters = Filters(None, spec.source, spec.tag)
+    windowed = spec.date_from is not None or spec.date_to is not None
     for a in data.activities:
-        client = activity_client(a, clients, deals)
-        owner = a.get("owner") or (client or {}).get("owner")
+        status = a.get("status") or "done"
+        if status != "done" and status != "planned":
+            continue
+        owner = a.get("owner")
+        if not owner or client_filters.any:   # the client is needed
+            client = activity_client(a, clients, deals)
+            owner = owner or (client or {}).get("owner")
+            if client_filters.any and not (client and client_filters.client(client)):
+                continue
         if spec.owner is not None and owner != spec.owner:
             continue
-        if (spec.source is not None or spec.tag is not None) and not (
-                client and Filters(None, spec.source, spec.tag).client(client)):
-            continue
-        status, day = a.get("status") or "done", as_date(a.get("date"))
-        if status == "done" and in_window(day, spec.date_from, spec.date_to):
-            row(owner)["activities_done"] += 1
-        elif status == "planned" and day is not None and day < today:
-            row(owner)["tasks_overdue"] += 1
+        if status == "done":
+            if not windowed or in_window(as_date(a.get("date")), spec.date_from, spec.date_to):
+                row(owner)["activities_done"] += 1
+        else:
+            day = as_date(a.get("date"))
+            if day is not None and day < today:
+                row(owner)["tasks_overdue"] += 1
 
-    for f in deal_facts(data, cfg):
-        if not filters.deal(f):
-            continue
-        if f.open:
+    for f in deal_facts(data, cfg, filters):
+        if f.outcome == OPEN:
             row(f.owner)["open"] += 1
-        elif in_window(f.closed, spec.date_from, spec.date_to):
+        elif not windowed or in_window(f.closed, spec.date_from, spec.date_to):
             r = row(f.owner)
-            if f.lost:
+            if f.outcome == LOST:
                 r["lost"] += 1
             else:
-                r["won"].append(f.value(cfg, today))
-                entered = last_entry(f.deal, (cfg.won_stage,)) or f.closed
-                if entered is not None and f.created is not None:
-                    r["cycles"].append((entered - f.created).days)
+                r["won"].append(f.value(today))
+                if f.won_on is not None and f.created is not None:
+                    r["cycles"].append((f.won_on - f.created).days)
 
     order = [o for o in cfg.owners if o in rows]
     order += sorted(o for o in rows if o is not None and o not in cfg.owners)

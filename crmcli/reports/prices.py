@@ -10,9 +10,9 @@ from crmcli.errors import CrmError
 from crmcli.money import CENT
 from crmcli.reports import pictures
 from crmcli.reports.common import (
-    Dataset, DealFacts, Filters, check_filters, convert, deal_facts, fmt_money, fmt_num,
-    fmt_rate, format_pairs, format_table, in_window, iso, money, money_ratio, number, ratio,
-    rows_csv, total,
+    LOST, WON, Dataset, DealFacts, Filters, as_decimal, check_filters, deal_facts, fmt_money,
+    fmt_num, fmt_rate, format_pairs, format_table, in_window, iso, money, money_ratio, number,
+    ratio, rows_csv, total,
 )
 
 COLUMNS = ("price", "deals", "quantity", "revenue", "lost", "win_rate", "first_sale", "last_sale")
@@ -30,6 +30,8 @@ class PricesSpec:
 
 
 def check_product(data: Dataset, product: str | None) -> None:
+    if product is not None and any(d.get("product") == product for d in data.deals):
+        return
     products = sorted({d["product"] for d in data.deals if d.get("product") is not None})
     known = ", ".join(products) or "no deal names a product yet"
     if product is None:
@@ -38,7 +40,7 @@ def check_product(data: Dataset, product: str | None) -> None:
         raise CrmError(f"unknown product {product!r} (products: {known})")
 
 
-def unit_price(f: DealFacts, cfg: Config) -> Decimal | None:
+def unit_price(f: DealFacts) -> Decimal | None:
     """The deal's unit price in the base currency on its close date, to the cent.
 
     ``unit_price`` where given, else amount / quantity."""
@@ -47,8 +49,8 @@ def unit_price(f: DealFacts, cfg: Config) -> Decimal | None:
         qty, amount = f.deal.get("quantity"), f.deal.get("amount")
         if qty is None or amount is None or qty == 0:
             return None
-        price = Decimal(amount) / Decimal(qty)
-    value = convert(Decimal(price), f.currency, f.closed, cfg)
+        price = as_decimal(amount) / as_decimal(qty)
+    value = f.rates.to_base(as_decimal(price), f.currency, f.closed)
     return value.quantize(CENT) if value is not None else None
 
 
@@ -56,13 +58,14 @@ def prices_report(data: Dataset, cfg: Config, spec: PricesSpec) -> dict:
     check_product(data, spec.product)
     check_filters(data, cfg, spec)
     filters = Filters(spec.owner, spec.source, spec.tag)
-    closed = [f for f in deal_facts(data, cfg)
-              if not f.open and f.closed is not None and f.deal.get("product") == spec.product
-              and filters.deal(f) and in_window(f.closed, spec.date_from, spec.date_to)]
+    today = spec.today
+    of_product = [d for d in data.deals if d.get("product") == spec.product]
+    closed = [f for f in deal_facts(data, cfg, filters, outcomes=(WON, LOST), deals=of_product)
+              if f.closed is not None and in_window(f.closed, spec.date_from, spec.date_to)]
 
     levels: dict = {}
     for f in closed:
-        g = levels.setdefault(unit_price(f, cfg), {"won": [], "lost": 0})
+        g = levels.setdefault(unit_price(f), {"won": [], "lost": 0})
         if f.won:
             g["won"].append(f)
         else:
@@ -76,7 +79,7 @@ def prices_report(data: Dataset, cfg: Config, spec: PricesSpec) -> dict:
         rows.append({
             "price": money(price), "deals": len(won),
             "quantity": number(total(f.deal.get("quantity") for f in won)),
-            "revenue": money(total(f.value(cfg, spec.today) for f in won)),
+            "revenue": money(total(f.value(today) for f in won)),
             "lost": g["lost"], "win_rate": ratio(len(won), len(won) + g["lost"]),
             "first_sale": iso(min(days)) if days else None,
             "last_sale": iso(max(days)) if days else None,
@@ -89,8 +92,8 @@ def prices_report(data: Dataset, cfg: Config, spec: PricesSpec) -> dict:
         "product": spec.product, "from": iso(spec.date_from), "to": iso(spec.date_to),
         "currency": cfg.currency, "rows": rows,
         "deals": len(won), "quantity": number(quantity),
-        "revenue": money(total(f.value(cfg, spec.today) for f in won)),
-        "avg_price": money_ratio(total(f.value(cfg, spec.today) for f in with_qty), quantity),
+        "revenue": money(total(f.value(today) for f in won)),
+        "avg_price": money_ratio(total(f.value(today) for f in with_qty), quantity),
     }
 
 

@@ -1,15 +1,16 @@
 """``crm report retention``: cohorts, repeat sales and churn (contract §5)."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
 from crmcli.config import Config
 from crmcli.reports import pictures
 from crmcli.reports.common import (
-    PERIODS, Dataset, Filters, check_choice, check_filters, csv_cell, deal_facts, fmt_money,
-    fmt_rate, format_pairs, format_table, last_entry, money, money_ratio, period_index,
-    period_label, ratio, total,
+    PERIODS, WON, Dataset, Filters, check_choice, check_filters, csv_cell, deal_facts, fmt_money,
+    fmt_rate, format_pairs, format_table, money, money_ratio, period_index, period_label, ratio,
+    total,
 )
 
 
@@ -30,13 +31,10 @@ def purchases(data: Dataset, cfg: Config, spec: RetentionSpec) -> dict[str, list
     """
     filters = Filters(spec.owner, spec.source, spec.tag)
     out: dict[str, list] = {}
-    for f in deal_facts(data, cfg):
-        if not f.won or not filters.deal(f):
+    for f in deal_facts(data, cfg, filters, outcomes=(WON,)):
+        if f.won_on is None:
             continue
-        day = last_entry(f.deal, (cfg.won_stage,)) or f.closed
-        if day is None:
-            continue
-        out.setdefault(f.deal.get("client"), []).append((day, f.value(cfg, spec.today)))
+        out.setdefault(f.deal.get("client"), []).append((f.won_on, f.value(spec.today)))
     for items in out.values():
         items.sort(key=lambda item: item[0])
     return out
@@ -63,8 +61,9 @@ def retention_report(data: Dataset, cfg: Config, spec: RetentionSpec) -> dict:
     for start in sorted(cohorts):
         members = cohorts[start]
         size = len(members)
-        retention = [ratio(sum(1 for p in members if start + k in p), size)
-                     for k in range(max(now - start, 0) + 1)]
+        # k -> the members who bought in the k-th period after the cohort's first
+        active = Counter(p - start for periods in members for p in periods)
+        retention = [ratio(active[k], size) for k in range(max(now - start, 0) + 1)]
         rows.append({"cohort": period_label(start, period), "size": size, "retention": retention})
 
     return {

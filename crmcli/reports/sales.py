@@ -7,9 +7,9 @@ from datetime import date
 from crmcli.config import Config
 from crmcli.reports import pictures
 from crmcli.reports.common import (
-    Dataset, DealFacts, Filters, check_choice, check_filters, deal_facts, fmt_group, fmt_money,
-    format_pairs, format_table, in_window, iso, money, period_index, period_label, rows_csv,
-    total,
+    WON, Dataset, DealFacts, Filters, check_choice, check_filters, deal_facts, fmt_group,
+    fmt_money, format_pairs, format_table, in_window, iso, money, period_index, period_label,
+    rows_csv, total,
 )
 from crmcli.errors import CrmError
 
@@ -71,22 +71,31 @@ def sales_report(data: Dataset, cfg: Config, spec: SalesSpec) -> dict:
     check_spec(spec)
     check_filters(data, cfg, spec)
     filters = Filters(spec.owner, spec.source, spec.tag)
-    won = [f for f in deal_facts(data, cfg)
-           if f.won and f.closed is not None and filters.deal(f)
-           and in_window(f.closed, spec.date_from, spec.date_to)]
+    today = spec.today
+    windowed = spec.date_from is not None or spec.date_to is not None
 
     groups: dict = {}
-    for f in won:
-        value, constant = f.value(cfg, spec.today), f.value_today(cfg, spec.today)
+    won = 0
+    values, constants = [], []
+    foreign = False
+    for f in deal_facts(data, cfg, filters, outcomes=(WON,)):
+        if f.closed is None or (windowed and not in_window(f.closed, spec.date_from, spec.date_to)):
+            continue
+        won += 1
+        value, constant = f.value(today), f.value_today(today)
+        values.append(value)
+        constants.append(constant)
+        foreign = foreign or f.currency != cfg.currency
         for key in group_keys(f, spec):
-            g = groups.setdefault(key, {"won": 0, "values": [], "constants": []})
+            g = groups.get(key)
+            if g is None:
+                g = groups[key] = {"won": 0, "values": [], "constants": []}
             g["won"] += 1
             g["values"].append(value)
             g["constants"].append(constant)
     for g in groups.values():
         g["revenue"] = total(g["values"])
         g["revenue_constant"] = total(g["constants"])
-    foreign = any(f.currency != cfg.currency for f in won)
 
     rows = []
     time_group = spec.by in ("month", "quarter") and not spec.season
@@ -96,13 +105,13 @@ def sales_report(data: Dataset, cfg: Config, spec: SalesSpec) -> dict:
         rows.append({spec.by: name, "won": g["won"], "revenue": money(g["revenue"]),
                      "revenue_constant": money(g["revenue_constant"])})
 
-    revenue = total(f.value(cfg, spec.today) for f in won)
-    constant = total(f.value_today(cfg, spec.today) for f in won)
+    revenue = total(values)
+    constant = total(constants)
     return {
         "by": spec.by, "season": spec.season, "from": iso(spec.date_from), "to": iso(spec.date_to),
         "currency": cfg.currency, "foreign_currency": foreign,
         "rows": rows,
-        "won": len(won), "revenue": money(revenue), "revenue_constant": money(constant),
+        "won": won, "revenue": money(revenue), "revenue_constant": money(constant),
         "currency_effect": money(revenue - constant),
     }
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from crmcli.config import Config
 from crmcli.errors import CrmError
 from crmcli.reports.common import (
-    Dataset, Filters, check_filters, client_status, deal_facts, deals_by_client, fmt_group,
+    WON, Dataset, Filters, check_filters, client_status, deal_facts, deals_by_client, fmt_group,
     fmt_money, format_pairs, format_table, in_window, iso, jsonable, money, rows_csv, total,
 )
 from crmcli.schema import FIELDS
@@ -71,11 +71,11 @@ def segments_report(data: Dataset, cfg: Config, spec: SegmentsSpec) -> dict:
     kind, name = resolve_by(spec.by, cfg)
     check_filters(data, cfg, spec)
     filters = Filters(spec.owner, spec.source, spec.tag)
-    by_client = deals_by_client(data)
+    by_client = deals_by_client(data) if kind == "status" else {}
     revenue_of: dict = {}
-    for f in deal_facts(data, cfg):
-        if f.won and in_window(f.closed, spec.date_from, spec.date_to):
-            revenue_of.setdefault(f.deal.get("client"), []).append(f.value(cfg, spec.today))
+    for f in deal_facts(data, cfg, outcomes=(WON,)):
+        if in_window(f.closed, spec.date_from, spec.date_to):
+            revenue_of.setdefault(f.deal.get("client"), []).append(f.value(spec.today))
 
     groups: dict = {}
     for client in data.clients:
@@ -96,7 +96,9 @@ def segments_report(data: Dataset, cfg: Config, spec: SegmentsSpec) -> dict:
             values = [DEFAULTS.get(name) if value is None else value]
         bought = revenue_of.get(client.get("id"))
         for value in values:
-            g = groups.setdefault(value, {"clients": 0, "customers": 0, "values": []})
+            g = groups.get(value)
+            if g is None:
+                g = groups[value] = {"clients": 0, "customers": 0, "values": []}
             g["clients"] += 1
             if bought is not None:
                 g["customers"] += 1
@@ -112,7 +114,7 @@ def segments_report(data: Dataset, cfg: Config, spec: SegmentsSpec) -> dict:
 
     counted = [c for c in data.clients if filters.client(c)]
     customers = sum(1 for c in counted if c.get("id") in revenue_of)
-    revenue = total(v for c in counted for v in revenue_of.get(c.get("id"), []))
+    revenue = total(v for c in counted for v in revenue_of.get(c.get("id"), ()))
     return {
         "by": spec.by, "from": iso(spec.date_from), "to": iso(spec.date_to),
         "currency": cfg.currency, "rows": rows,

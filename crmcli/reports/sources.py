@@ -7,9 +7,8 @@ from decimal import Decimal
 
 from crmcli.config import Config
 from crmcli.reports.common import (
-    WON, Dataset, Filters, as_date, check_filters, deal_facts, deal_outcome, deals_by_client,
-    fmt_group, fmt_money, fmt_rate, format_pairs, format_table, in_window, iso, money,
-    money_ratio, ratio, rows_csv, total,
+    WON, Dataset, Filters, as_date, check_filters, deal_facts, fmt_group, fmt_money, fmt_rate,
+    format_pairs, format_table, in_window, iso, money, money_ratio, ratio, rows_csv, total,
 )
 
 COLUMNS = ("source", "clients", "customers", "conversion", "revenue", "cost",
@@ -35,27 +34,32 @@ def roi(revenue: Decimal, cost: Decimal | None) -> float | None:
 def sources_report(data: Dataset, cfg: Config, spec: SourcesSpec) -> dict:
     check_filters(data, cfg, spec)
     filters = Filters(spec.owner, spec.source, spec.tag)
-    by_client = deals_by_client(data)
+    buyers = {d.get("client") for d in data.deals if d.get("stage") == cfg.won_stage}
+    windowed = spec.date_from is not None or spec.date_to is not None
 
     groups: dict = {}
 
     def group(name):
-        return groups.setdefault(name, {"clients": 0, "customers": 0, "values": []})
+        g = groups.get(name)
+        if g is None:
+            g = groups[name] = {"clients": 0, "customers": 0, "values": []}
+        return g
 
     for name in cfg.sources:
         if spec.source in (None, name):
             group(name)
     for client in data.clients:
-        if not filters.client(client) or not in_window(as_date(client.get("created")),
-                                                       spec.date_from, spec.date_to):
+        if not filters.client(client):
+            continue
+        if windowed and not in_window(as_date(client.get("created")), spec.date_from, spec.date_to):
             continue
         g = group(client.get("source"))
         g["clients"] += 1
-        if any(deal_outcome(d, cfg) == WON for d in by_client.get(client.get("id"), [])):
+        if client.get("id") in buyers:
             g["customers"] += 1
-    for f in deal_facts(data, cfg):
-        if f.won and filters.deal(f) and in_window(f.closed, spec.date_from, spec.date_to):
-            group(f.source)["values"].append(f.value(cfg, spec.today))
+    for f in deal_facts(data, cfg, filters, outcomes=(WON,)):
+        if not windowed or in_window(f.closed, spec.date_from, spec.date_to):
+            group(f.source)["values"].append(f.value(spec.today))
 
     order = [s for s in cfg.sources if s in groups]
     order += sorted(s for s in groups if s is not None and s not in cfg.sources)
