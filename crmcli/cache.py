@@ -7,8 +7,10 @@ the tool, by hand or by ``git pull`` is seen; only the files whose key changed
 are parsed again.  The files stay the source of truth: deleting ``.crm/`` is
 always safe, and an index that cannot be read is rebuilt.
 
-Stat calls release the GIL, so they run in a few threads; a cold build (no
-index, or many files changed) parses in worker processes on every core.
+The stat calls run in one thread (threads measured slower here); a cold
+build (no index, or many files changed) parses in worker processes on every
+core, with a progress bar on a terminal.  Keys, short text, dates and amounts
+are shared objects in the pickle, so it loads fast and small.
 
 The index is a pickle because it holds dates and decimals that must load fast.
 It lives next to the records, is never committed (``.crm/`` is ignored), and
@@ -21,7 +23,6 @@ import os
 import pickle
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -29,27 +30,22 @@ from pathlib import Path
 FORMAT = 3
 RACY_NS = 2_000_000_000  # files changed this close to the index's build are re-read next time
 PARALLEL_PARSE_MIN = 2000
-STAT_THREADS = 4
 
 
 def _stat_many(paths: list[str]) -> list[tuple[int, int, int] | None]:
-    def one(chunk):
-        out = []
-        for p in chunk:
-            try:
-                st = os.lstat(p)
-                out.append((st.st_mtime_ns, st.st_size, st.st_ino))
-            except OSError:
-                out.append(None)
-        return out
-    if len(paths) < 4000:
-        return one(paths)
-    n = STAT_THREADS
-    size = (len(paths) + n - 1) // n
-    chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
-    with ThreadPoolExecutor(n) as pool:
-        parts = list(pool.map(one, chunks))
-    return [x for part in parts for x in part]
+    """The stat key of every file, in one thread: measured here, threads made
+    it slower (0.65 s against 0.35 s for 100,000 files), since the Python
+    work around each call holds the GIL longer than the call releases it."""
+    out = []
+    lstat = os.lstat
+    for p in paths:
+        try:
+            st = lstat(p)
+        except OSError:
+            out.append(None)
+            continue
+        out.append((st.st_mtime_ns, st.st_size, st.st_ino))
+    return out
 
 
 def _parse_chunk(args):
@@ -240,12 +236,15 @@ class Index:
 
 
 def _shared(value, memo: dict):
-    """The same date or amount as one object everywhere, so the pickle holds
-    (and loading builds) each distinct value once."""
+    """The same key, short text, date or amount as one object everywhere, so
+    the pickle holds (and loading builds) each distinct value once, and the
+    loaded records share them."""
     if isinstance(value, dict):
-        return {k: _shared(v, memo) for k, v in value.items()}
+        return {memo.setdefault(k, k): _shared(v, memo) for k, v in value.items()}
     if isinstance(value, list):
         return [_shared(v, memo) for v in value]
+    if isinstance(value, str):
+        return memo.setdefault(value, value) if len(value) <= 40 else value
     if isinstance(value, (date, Decimal)):
         return memo.setdefault((type(value), value), value)
     return value
