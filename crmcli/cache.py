@@ -210,6 +210,7 @@ class Index:
         horizon = started - RACY_NS
         memo: dict = {}
         files = {p: (v[0], _shared(v[1], memo), v[2]) for p, v in result.items() if v[0][0] < horizon}
+        memo.clear()
         with contextlib.suppress(OSError):
             if self.store.derived_dir() is None:
                 return
@@ -236,13 +237,21 @@ class Index:
 
 
 def _shared(value, memo: dict):
-    """The same key, short text, date or amount as one object everywhere, so
-    the pickle holds (and loading builds) each distinct value once, and the
-    loaded records share them."""
+    """Make equal short texts, dates and amounts one object everywhere, in
+    place (no copy of the records), so the pickle holds and loading builds
+    each distinct value once.  Keys are interned by the reader already."""
     if isinstance(value, dict):
-        return {memo.setdefault(k, k): _shared(v, memo) for k, v in value.items()}
+        for k, v in value.items():
+            nv = _shared(v, memo)
+            if nv is not v:
+                value[k] = nv
+        return value
     if isinstance(value, list):
-        return [_shared(v, memo) for v in value]
+        for i, v in enumerate(value):
+            nv = _shared(v, memo)
+            if nv is not v:
+                value[i] = nv
+        return value
     if isinstance(value, str):
         return memo.setdefault(value, value) if len(value) <= 40 else value
     if isinstance(value, (date, Decimal)):

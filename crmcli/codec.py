@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -127,7 +128,7 @@ def _build(text: str, lines: dict):
         if top[2] is _NO_KEY:
             if not isinstance(value, str) and value is not None:
                 raise _Fail(path_item_line, "a key must be a plain value, not a list or mapping")
-            key = "" if value is None else value
+            key = "" if value is None else sys.intern(value)  # shared by every record
             if key in top[4]:
                 raise _Fail(path_item_line, f"duplicate key {key!r} (first defined on line {top[4][key]})")
             top[4][key] = path_item_line
