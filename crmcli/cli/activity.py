@@ -18,6 +18,7 @@ def _add(**kw):
         raise CrmError("an activity needs at least one of --client, --deal, --stakeholder")
     rec.setdefault("type", "note")
     rec.setdefault("status", "done")
+    records.check_activity_status(rec)
     rec.setdefault("date", common.today())
     common.out(common.store().create(KIND, rec) + "\n")
 

@@ -27,6 +27,7 @@ def log(client: str = typer.Argument(..., metavar="CLIENT", help="client id, id 
     if deal:
         rec["deal"] = st.resolve("deal", deal)
     rec["status"] = records.cli_value("activity", f["status"], status, "--status") if status else "done"
+    records.check_activity_status(rec)
     rec["date"] = records.cli_value("activity", f["date"], day, "--date") if day else common.today()
     if minutes is not None:
         rec["minutes"] = records.cli_value("activity", f["minutes"], minutes, "--minutes")

@@ -71,6 +71,16 @@ def cli_value(kind: str, fld: Field, text: str, option: str, usage: bool = True)
     return text
 
 
+FEEDBACK_TYPES = ("complaint", "feedback")
+
+
+def check_activity_status(rec: dict) -> None:
+    """open and resolved are statuses of complaints and feedback only."""
+    if rec.get("status") in ("open", "resolved") and rec.get("type") not in FEEDBACK_TYPES:
+        raise CrmError(f"--status: {rec['status']!r} is for complaints and feedback only "
+                       f"(use planned, done or cancelled for a {rec.get('type') or 'note'})")
+
+
 def custom_value(name: str, text: str, option: str):
     from crmcli.schema import FieldValueError, convert_custom
     spec = common.store().config.fields.get(name)
@@ -247,6 +257,8 @@ def make_edit(kind: str, after: Callable | None = None) -> Callable:
 
         def change(rec):
             apply_options(kind, rec, kw, edit=True)
+            if kind == "activity":
+                check_activity_status(rec)
             if after:
                 after(rec)
             return rec

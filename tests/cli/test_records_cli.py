@@ -276,3 +276,12 @@ def test_version_help_and_pipes(folder):
 def test_bad_today_is_a_usage_error(folder):
     r = folder("--today", "yesterday", "client", "add", "X")
     assert r.code == 2 and r.err.startswith("error:")
+
+
+def test_open_and_resolved_are_for_complaints_and_feedback(folder):
+    cid = folder.ok("client", "add", "Acme").strip()
+    folder.fails(1, "log", cid, "call", "x", "--status", "open")
+    aid = folder.ok("log", cid, "complaint", "Опоздание", "--status", "open").strip()
+    folder.ok("activity", "edit", aid, "--status", "resolved")
+    call = folder.ok("log", cid, "call", "ok").strip()
+    folder.fails(1, "activity", "edit", call, "--status", "resolved")
