@@ -56,12 +56,17 @@ def valid_records(read) -> tuple[list[dict], list[Problem]]:
     an error, sorted by id, and the errors of the others."""
     records, problems = [], []
     for rec, probs in read:
-        errors = [p for p in probs if p.severity == "error"]
-        problems.extend(errors)
-        if rec is not None and not errors:
+        errors = [p for p in probs if p.severity == "error"] if probs else ()
+        if errors:
+            problems.extend(errors)
+        elif rec is not None:
             records.append(rec)
-    records.sort(key=lambda r: r["id"])
+    records.sort(key=_by_id)
     return records, problems
+
+
+def _by_id(rec: dict) -> str:
+    return rec["id"]
 
 
 def _read_bytes(path: Path) -> bytes:
