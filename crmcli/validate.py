@@ -6,18 +6,22 @@ from crmcli.errors import Problem
 from crmcli.schema import SCHEMAS
 
 
-def check_records(items: dict[str, list[tuple[dict, dict, str]]], cfg: Config) -> list[Problem]:
-    """``items[kind]`` holds ``(record, lines, path)`` for every readable record."""
+def check_records(items: dict[str, list[tuple[dict, dict, str]]], cfg: Config,
+                  known: dict[str, set[str]] | None = None) -> list[Problem]:
+    """``items[kind]`` holds ``(record, lines, path)`` for every readable record;
+    ``known[kind]`` the ids references may point to (default: those of
+    ``items``), so a folder can be checked one type at a time."""
     problems: list[Problem] = []
-    ids = {kind: {} for kind in SCHEMAS}
+    seen: dict[str, dict[str, str]] = {kind: {} for kind in SCHEMAS}
     for kind, recs in items.items():
         for rec, _lines, path in recs:
-            first = ids[kind].get(rec["id"])
+            first = seen[kind].get(rec["id"])
             if first is not None:
                 problems.append(Problem(path, None, f"the same {kind} id {rec['id']!r} is also {first}",
                                         "ids are file names and must be unique per type; rename one file"))
             else:
-                ids[kind][rec["id"]] = path
+                seen[kind][rec["id"]] = path
+    ids = known if known is not None else seen
 
     def p(path, lines, key, message, hint=None, severity="error"):
         problems.append(Problem(path, lines.get(key) or lines.get(key[:1]), message, hint, severity))

@@ -15,15 +15,18 @@ def check(strict: bool = typer.Option(False, "--strict", help="Treat warnings (u
     st = common.store()
     cfg = st.config
     problems: list[Problem] = list(st.config_problems)
-    items = {}
+    # references are checked against the file names, so one type at a time
+    # is in memory (not the whole folder)
+    known = {kind: {rid for rid, _ in st.scan(kind)} for kind in KINDS}
     for kind in KINDS:
-        items[kind] = []
+        items = []
         for rel, rec, probs in st.entries(kind):
             problems.extend(probs)
             if rec is not None:  # fields that did read are still cross-checked
-                items[kind].append((rec, LazyLines(st, rel), rel))
+                items.append((rec, LazyLines(st, rel), rel))
+        problems.extend(check_records({kind: items}, cfg, known))
         problems.extend(_strays(st.root / FOLDERS[kind], st))
-    problems.extend(check_records(items, cfg))
+        del items
     problems.sort(key=lambda p: (p.path, p.line or 0))
     errors = warnings = 0
     for p in problems:
