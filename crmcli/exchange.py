@@ -28,9 +28,9 @@ from datetime import date
 from crmcli.config import Config
 from crmcli.errors import Problem
 from crmcli.ids import fold, new_id
-from crmcli.records import json_value, to_json
+from crmcli.records import json_value, to_json, type_custom
 from crmcli.schema import (FIELDS, FOLDERS, ID_RE, KIND_OF_FOLDER, KINDS, ORDER, SCHEMAS, TITLE_FIELD,
-                           FieldValueError, convert, convert_custom, parse_date)
+                           FieldValueError, convert, parse_date)
 
 IMPORT_FORMATS = ("csv", "json", "vcard")
 EXPORT_FORMATS = ("csv", "json", "yaml", "vcard")
@@ -999,17 +999,8 @@ def _type_values(kind: str, row: Row, cfg: Config, path: str, problems: list) ->
             if not isinstance(value, dict):
                 problems.append(_problem(path, line, "fields: expected a mapping of custom fields"))
                 continue
-            custom = {}
-            for name, v in value.items():
-                spec = cfg.fields.get(name)
-                try:
-                    v = convert_custom(spec, v) if spec is not None else v
-                except FieldValueError as exc:
-                    problems.append(_problem(path, line, f"fields.{name}: {exc}"))
-                    continue
-                if v is not None and v != "":
-                    custom[name] = v
-            typed[key] = custom
+            custom = type_custom(value, cfg, path, lambda name: line, problems)
+            typed[key] = {name: v for name, v in custom.items() if v is not None and v != ""}
             continue
         try:
             v = convert(fld, value)

@@ -60,7 +60,7 @@ def type_record(kind: str, rid: str, raw: dict, lines: dict, cfg: Config,
             problems.append(Problem(path, line, f"{key}: {exc}"))
             continue
         if fld.type == "mapping" and typed:
-            typed = _type_custom(typed, lines, cfg, path, problems)
+            typed = type_custom(typed, cfg, path, lambda name: lines.get(("fields", name)), problems)
         if typed is not None:
             rec[key] = typed
     for fld in SCHEMAS[kind]:
@@ -69,7 +69,9 @@ def type_record(kind: str, rid: str, raw: dict, lines: dict, cfg: Config,
     return rec, problems
 
 
-def _type_custom(values: dict, lines: dict, cfg: Config, path: str, problems: list) -> dict:
+def type_custom(values: dict, cfg: Config, path: str, line_of, problems: list) -> dict:
+    """Custom fields typed by crm.yaml ``fields`` (undeclared ones stay text);
+    a value that breaks its type is a problem at ``line_of(name)``."""
     out = {}
     for name, value in values.items():
         spec = cfg.fields.get(name)
@@ -79,7 +81,7 @@ def _type_custom(values: dict, lines: dict, cfg: Config, path: str, problems: li
         try:
             v = convert_custom(spec, value)
         except FieldValueError as exc:
-            problems.append(Problem(path, lines.get(("fields", name)), f"fields.{name}: {exc}"))
+            problems.append(Problem(path, line_of(name), f"fields.{name}: {exc}"))
             continue
         if v is not None:
             out[name] = v
