@@ -33,12 +33,27 @@ def cell(value) -> str:
 
 
 def table(headers: list[str], rows: list[list]) -> str:
-    """A plain aligned text table (no box drawing), or '' for no rows."""
+    """A plain aligned text table (no box drawing), or '' for no rows.
+
+    The layout of tabulate's "simple" format with numbers left as text (which
+    this replaced, for speed: 50,000 reminder lines took 0.4 s through it):
+    cells stripped, each column as wide as its widest cell and at least its
+    header plus two, two spaces between columns, no trailing blanks.
+    """
     if not rows:
         return ""
-    from tabulate import tabulate
-    return tabulate([[cell(c) for c in r] for r in rows], headers=headers, tablefmt="simple",
-                    disable_numparse=True) + "\n"
+    cells = [[cell(c).strip() for c in r] for r in rows]
+    widths = [len(h) + 2 for h in headers]
+    for r in cells:
+        for i, c in enumerate(r):
+            if len(c) > widths[i]:
+                widths[i] = len(c)
+
+    def line(r):
+        return "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
+    out = [line(headers), "  ".join("-" * w for w in widths)]
+    out.extend(line(r) for r in cells)
+    return "\n".join(out) + "\n"
 
 
 def to_json(data) -> str:

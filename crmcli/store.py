@@ -62,18 +62,34 @@ def valid_records(read) -> tuple[list[dict], list[Problem]]:
         elif rec is not None:
             records.append(rec)
     records.sort(key=_by_id)
+    problems.sort(key=_by_place)
     return records, problems
+
+
+def _by_place(problem) -> tuple:
+    return (problem.path, problem.line or 0)
 
 
 def _by_id(rec: dict) -> str:
     return rec["id"]
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path) -> bytes:
+    """At most 10 MiB + 1 bytes of a file (the reader refuses more), never
+    through a symbolic link; plain reads of 64 KiB (a buffered read of the
+    whole limit allocated 10 MiB per file)."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     try:
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            return fh.read(10 * 1024 * 1024 + 1)
+        limit = 10 * 1024 * 1024 + 1
+        chunks = []
+        total = 0
+        while total < limit:
+            chunk = os.read(fd, min(65536, limit - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
     finally:
         os.close(fd)
 
@@ -225,8 +241,9 @@ class Store:
                     name = entry.name
                     if name[0] == "." or entry.is_symlink():
                         continue
-                    if name.endswith(".yaml") and entry.is_file(follow_symlinks=False):
-                        out.append((name[:-5], entry.path))
+                    if name.endswith(".yaml"):  # a folder named *.yaml is not looked into
+                        if entry.is_file(follow_symlinks=False):
+                            out.append((name[:-5], entry.path))
                     elif entry.is_dir(follow_symlinks=False):
                         stack.append(entry.path)
         return out
@@ -302,7 +319,7 @@ class Store:
         every file of a kind, through the index (for crm check)."""
         if not os.environ.get("CRM_NO_INDEX"):
             from crmcli.cache import Index
-            return [(self.rel(p), rec, probs) for p, (_, rec, probs) in Index(self).entries(kind).items()]
+            return Index(self).entries(kind)
         out = []
         for rid, path in self.iter_files(kind):
             rec, _, probs = self.read_file(kind, rid, path)

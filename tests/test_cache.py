@@ -32,7 +32,7 @@ def test_index_agrees_with_the_files_and_is_reused(tmp_path):
     root = _folder(tmp_path)
     for kind in ("client", "deal", "activity", "stakeholder", "competitor"):
         assert _load(root, kind) == _direct(root, kind)
-    assert (root / ".crm" / "index-deal.pickle").is_file()
+    assert (root / ".crm" / "index-deal.bin").is_file()
     # warm: the same answer
     assert _load(root, "deal") == _direct(root, "deal")
 
@@ -71,7 +71,7 @@ def test_a_broken_file_is_a_problem_through_the_index(tmp_path):
 def test_config_change_and_damaged_or_deleted_index(tmp_path):
     root = _folder(tmp_path)
     _load(root, "client")
-    idx = root / ".crm" / "index-client.pickle"
+    idx = root / ".crm" / "index-client.bin"
     idx.write_bytes(b"garbage")
     assert _load(root, "client") == _direct(root, "client")
     shutil.rmtree(root / ".crm")
@@ -105,3 +105,98 @@ def test_related_records_through_the_side_index_see_every_change(tmp_path):
                     encoding="utf-8")
     got = [d["id"] for d in Store(root).related("deal", cid)[0]]
     assert got == sorted(want + [other["id"]])
+
+
+def _age(path, seconds=3600):
+    old = time.time() - seconds
+    os.utime(path, (old, old))
+
+
+def _edit(path, old, new):
+    path.write_text(path.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    _age(path)
+
+
+def test_a_few_changes_go_to_an_overlay_many_rewrite_the_index(tmp_path, monkeypatch):
+    import crmcli.cache as cache
+    root = _folder(tmp_path)
+    _load(root, "activity")
+    main = root / ".crm" / "index-activity.bin"
+    overlay = root / ".crm" / "index-activity.new"
+    before = main.read_bytes()
+    files = sorted((root / "activities").rglob("*.yaml"))
+    for p in files[:3]:
+        _edit(p, "comment: ", "comment: EDITED ")
+    files[3].unlink()
+    assert _load(root, "activity") == _direct(root, "activity")
+    assert overlay.is_file() and main.read_bytes() == before
+    # the overlay is used as it is on the next run
+    assert _load(root, "activity") == _direct(root, "activity")
+    # past the overlay's size the index is rewritten and the overlay dropped
+    monkeypatch.setattr(cache, "OVERLAY_MIN", 0)
+    for p in files[4:40]:
+        _edit(p, "comment: ", "comment: MORE ")
+    assert _load(root, "activity") == _direct(root, "activity")
+    assert not overlay.exists() and main.read_bytes() != before
+    assert sum("MORE" in (r.get("comment") or "") for r in _load(root, "activity")[0]) > 20
+
+
+def test_an_edit_within_the_clock_resolution_is_read_again(tmp_path):
+    root = _folder(tmp_path)
+    _load(root, "client")
+    target = sorted((root / "clients").glob("*.yaml"))[0]
+    text = target.read_text(encoding="utf-8")
+    target.write_text(text.replace("name: ", "name: A", 1), encoding="utf-8")  # mtime: now
+    st = os.stat(target)
+    assert _load(root, "client") == _direct(root, "client")
+    # same size, same mtime, same inode: only "too recent to trust" tells
+    target.write_text(text.replace("name: ", "name: B", 1), encoding="utf-8")
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert os.stat(target).st_size == st.st_size and os.stat(target).st_ino == st.st_ino
+    recs, _ = _load(root, "client")
+    assert recs == _direct(root, "client")[0]
+    assert any(r["name"].startswith("B") for r in recs)
+
+
+def test_parallel_stat_gives_the_keys_of_one_process(tmp_path, monkeypatch):
+    import crmcli.cache as cache
+    root = _folder(tmp_path)
+    top = str(root / "activities")
+    groups = cache.listing(top)
+    assert any(sub for sub, _ in groups)  # a subfolder (activities/2024/) is listed
+    total = sum(len(n) for _, n in groups)
+    one = cache._stat_range(top, groups, 0, total)
+    monkeypatch.setattr(cache, "PARALLEL_STAT_MIN", 1)
+    assert cache.stat_all(top, groups) == one
+    assert len(one) == 3 * total
+    assert Index(Store(root)).load("activity") == _direct(root, "activity")
+
+
+def test_links_folders_and_dotfiles_named_yaml_are_not_records(tmp_path):
+    root = _folder(tmp_path)
+    clients = root / "clients"
+    victim = sorted(clients.glob("*.yaml"))[0]
+    (clients / "link.yaml").symlink_to(victim)
+    (clients / "folder.yaml").mkdir()
+    (clients / "folder.yaml" / "inner.yaml").write_text("name: Inner\n", encoding="utf-8")
+    (clients / ".hidden.yaml").write_text("name: Hidden\n", encoding="utf-8")
+    recs, problems = _load(root, "client")
+    assert (recs, problems) == _direct(root, "client")
+    ids = {r["id"] for r in recs}
+    assert not ids & {"link", "folder", "inner", ".hidden", "hidden"}
+
+
+def test_concurrent_crm_processes_keep_the_index_whole(tmp_path):
+    """Readers that build and rewrite the index at once, while files change:
+    afterwards the index still agrees with the files."""
+    import subprocess
+    import sys
+    root = _folder(tmp_path)
+    code = ("import sys; from pathlib import Path; from crmcli.store import Store\n"
+            "for _ in range(5): Store(Path(sys.argv[1])).load('activity')\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(root)]) for _ in range(4)]
+    files = sorted((root / "activities").rglob("*.yaml"))
+    for i, p in enumerate(files[:60]):
+        _edit(p, "comment: ", f"comment: C{i} ")
+    assert [p.wait(timeout=120) for p in procs] == [0] * 4
+    assert _load(root, "activity") == _direct(root, "activity")
