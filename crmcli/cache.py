@@ -49,13 +49,14 @@ from array import array
 from datetime import date
 from pathlib import Path
 
-FORMAT = 5
+FORMAT = 6
 MAGIC = b"crm-index\x00\x04\n"
 RACY_NS = 2_000_000_000       # files changed this close to a stat are read again next time
 PARALLEL_STAT_MIN = 20_000    # fewer files than this are stat'ed in this process
 PARALLEL_PARSE_MIN = 2000     # fewer stale files than this are parsed in this process
 OVERLAY_MIN = 2000            # an overlay may hold this many rows, or a tenth of the index
-NO_KEY = (-1, -1, -1)
+NO_KEY = (-1, -1, -1)         # a listed name that is not a record file
+RACY_KEY = (-2, -2, -2)       # a record file changed too recently to trust: matches no stat
 ROWS_PER_PIECE = 20_000       # records per pickle in the index
 
 
@@ -78,20 +79,30 @@ def _no_gc():
 
 # --- listing and stat ---------------------------------------------------------
 
-def listing(top: str) -> list[tuple[str, list[str]]]:
-    """``(subfolder, names)`` of every folder under ``top`` (subfolder '' for
-    ``top`` itself, else ``'2024/'``-style): the ``*.yaml`` names that may be
-    records.  Dotfiles are never records; whether a name is a regular file
-    (not a link, not a folder) is told by the stat that follows."""
+def listing(top: str, started: int) -> tuple[list[tuple[str, list[str]]], list[tuple]]:
+    """``(groups, stamps)`` of the folders under ``top``: ``groups`` holds
+    ``(subfolder, names)`` (subfolder '' for ``top`` itself, else
+    ``'2024/'``-style) with the ``*.yaml`` names that may be records;
+    ``stamps`` holds ``(subfolder, mtime_ns, inode)`` of each folder, taken
+    before it was read (mtime -1 when it changed within 2 s of ``started``:
+    not to be trusted).  Dotfiles are never records; whether a name is a
+    regular file (not a link, not a folder) is told by the stat that follows;
+    a folder named ``*.yaml`` is not looked into."""
     groups: list[tuple[str, list[str]]] = []
+    stamps: list[tuple] = []
+    horizon = started - RACY_NS
     stack = [""]
     while stack:
         sub = stack.pop()
         folder = top + "/" + sub if sub else top
         try:
+            st = os.lstat(folder)
+            if not _stat.S_ISDIR(st.st_mode):
+                continue
             names = os.listdir(folder)
         except (FileNotFoundError, NotADirectoryError):
             continue
+        stamps.append((sub, st.st_mtime_ns if st.st_mtime_ns < horizon else -1, st.st_ino))
         files = []
         for name in names:
             if name[0] == ".":
@@ -103,7 +114,22 @@ def listing(top: str) -> list[tuple[str, list[str]]]:
                 if _stat.S_ISDIR(os.lstat(folder + "/" + name).st_mode):
                     stack.append(sub + name + "/")
         groups.append((sub, files))
-    return groups
+    return groups, stamps
+
+
+def _stamps_hold(top: str, stamps) -> bool:
+    """Is every folder as it was when ``stamps`` were taken?  Adding,
+    removing or renaming an entry changes its folder's mtime."""
+    for sub, mtime, ino in stamps:
+        if mtime == -1:
+            return False
+        try:
+            st = os.lstat(top + "/" + sub if sub else top)
+        except OSError:
+            return False
+        if st.st_mtime_ns != mtime or st.st_ino != ino:
+            return False
+    return True
 
 
 def _stat_range(top: str, groups, start: int, stop: int) -> array:
@@ -144,53 +170,86 @@ def _stat_range(top: str, groups, start: int, stop: int) -> array:
     return out
 
 
-def stat_all(top: str, groups) -> array:
-    """The packed keys of every listed name, in listing order; large folders
-    are split among forked processes, one per core."""
-    total = sum(len(names) for _, names in groups)
-    workers = min(os.cpu_count() or 1, 4)
-    if total < PARALLEL_STAT_MIN or workers < 2 or not hasattr(os, "fork"):
-        return _stat_range(top, groups, 0, total)
-    bounds = [total * i // workers for i in range(workers + 1)]
-    children = []
-    try:
-        for i in range(1, workers):
-            r, w = os.pipe()
-            pid = os.fork()
+class _StatJob:
+    """The stat keys of every listed name of several types.  Past
+    ``PARALLEL_STAT_MIN`` names the work is split among forked processes,
+    one per core, which run while this process goes on (it loads the index
+    meanwhile); each sends back, per type, either "as in the index" or the
+    keys.  Below it, or where fork fails, the keys are taken here."""
+
+    def __init__(self, parts):
+        # parts: (top, groups, header keys or None) per type
+        self.parts = parts
+        self.sizes = [sum(len(n) for _, n in g) for _, g, _ in parts]
+        self.children = []
+        total = sum(self.sizes)
+        workers = min(os.cpu_count() or 1, 4)
+        if total < PARALLEL_STAT_MIN or workers < 2 or not hasattr(os, "fork"):
+            return
+        bounds = [total * i // workers for i in range(workers + 1)]
+        for i in range(workers):
+            try:
+                r, w = os.pipe()
+                pid = os.fork()
+            except OSError:
+                break
             if pid == 0:  # the child: stat its share, send it, leave at once
                 code = 0
                 try:
                     os.close(r)
-                    data = _stat_range(top, groups, bounds[i], bounds[i + 1]).tobytes()
+                    data = pickle.dumps(self._work(bounds[i], bounds[i + 1]))
                     view = memoryview(data)
                     while view:
                         view = view[os.write(w, view):]
-                except BaseException:  # noqa: BLE001 - the parent falls back
+                except BaseException:  # noqa: BLE001 - the parent does it again
                     code = 1
                 os._exit(code)
             os.close(w)
-            children.append((pid, r, i))
-    except OSError:
-        pass  # no more processes: this one does the rest
-    mine = _stat_range(top, groups, bounds[0], bounds[1])
-    parts = [mine]
-    done = 1
-    for pid, r, i in children:
-        with os.fdopen(r, "rb") as fh:
-            data = fh.read()
-        _, status = os.waitpid(pid, 0)
-        part = array("q")
-        part.frombytes(data[: len(data) - len(data) % 8])
-        if status != 0 or len(part) != 3 * (bounds[i + 1] - bounds[i]) or i != done:
-            part = _stat_range(top, groups, bounds[i], bounds[i + 1])
-        parts.append(part)
-        done = i + 1
-    if done < workers:  # a fork failed: the rest here
-        parts.append(_stat_range(top, groups, bounds[done], total))
-    out = parts[0]
-    for p in parts[1:]:
-        out.extend(p)
-    return out
+            self.children.append((pid, r, bounds[i], bounds[i + 1]))
+
+    def _work(self, start: int, stop: int) -> list:
+        """[(type, lo, hi, None if as in the index else keys bytes)] for the
+        flattened range ``[start, stop)`` of all types."""
+        out = []
+        pos = 0
+        for t, ((top, groups, old), size) in enumerate(zip(self.parts, self.sizes)):
+            lo, hi = max(start - pos, 0), min(stop - pos, size)
+            pos += size
+            if lo >= hi:
+                continue
+            keys = _stat_range(top, groups, lo, hi).tobytes()
+            same = old is not None and old[24 * lo:24 * hi] == keys
+            out.append((t, lo, hi, None if same else keys))
+        return out
+
+    def results(self) -> list[tuple[bool, array]]:
+        """Per type: (as in the index?, keys)."""
+        pieces: list = []
+        covered = 0
+        for pid, r, start, stop in self.children:
+            with os.fdopen(r, "rb") as fh:
+                data = fh.read()
+            _, status = os.waitpid(pid, 0)
+            try:
+                part = pickle.loads(data) if status == 0 else None
+            except Exception:  # noqa: BLE001 - a child that failed: done here
+                part = None
+            pieces.extend(part if part is not None else self._work(start, stop))
+            covered = stop
+        total = sum(self.sizes)
+        if covered < total:
+            pieces.extend(self._work(covered, total))
+        out = []
+        for t, (_, _, old) in enumerate(self.parts):
+            mine = sorted((p for p in pieces if p[0] == t), key=lambda p: p[1])
+            same = all(p[3] is None for p in mine)
+            keys = array("q")
+            if same and old is not None:
+                keys.frombytes(old)
+            else:
+                keys.frombytes(b"".join(old[24 * p[1]:24 * p[2]] if p[3] is None else p[3] for p in mine))
+            out.append((same and old is not None, keys))
+        return out
 
 
 def _flatten(groups, keys: array) -> tuple[list[str], array]:
@@ -236,14 +295,104 @@ class _State:
     order) its path, and where its record comes from: a row of the index
     (``rows[j]`` >= 0) or a freshly read / overlay entry (``extra[path]``)."""
 
-    __slots__ = ("paths", "rows", "extra", "header", "blob_reader")
+    __slots__ = ("paths", "rows", "extra", "header", "blob_reader", "records")
 
-    def __init__(self, paths, rows, extra, header, blob_reader):
+    def __init__(self, paths, rows, extra, header, blob_reader, records=None):
         self.paths = paths
         self.rows = rows            # index row per current file, or -1
         self.extra = extra          # path -> (key, record or None, problems)
         self.header = header        # the index's header (or None)
         self.blob_reader = blob_reader
+        self.records = records      # (records, problems) when already loaded
+
+
+class _Plan:
+    """One type's index and listing, before its files are stat'ed."""
+
+    __slots__ = ("kind", "top", "header", "reader", "groups", "stamps", "same_listing",
+                 "started", "overlay", "loaded")
+
+
+def _records(state: _State):
+    """(records sorted by id, error problems) of a state: the records that
+    read without an error, and the errors of the others."""
+    records, problems = [], []
+    header = state.header
+    rows = state.rows
+    in_order = type(rows) is range and header is not None
+    if in_order:  # the index as it is, its rows already sorted by id
+        rows = header["order"]
+    if header is not None and any(r >= 0 for r in rows):
+        shapes, shape_of, values = state.blob_reader("records")
+        bad = header["problems"]
+        for r in rows:
+            if r < 0:
+                continue
+            vals = values[r]
+            probs = bad.get(r)
+            if probs is not None:
+                errors = [p for p in probs if p.severity == "error"]
+                if errors:
+                    problems.extend(errors)
+                    continue
+            if vals is not None:
+                records.append(dict(zip(shapes[shape_of[r]], vals)))
+    for _, rec, probs in state.extra.values():
+        errors = [p for p in probs if p.severity == "error"]
+        if errors:
+            problems.extend(errors)
+        elif rec is not None:
+            records.append(rec)
+    if not in_order:
+        records.sort(key=_by_id)
+    problems.sort(key=_by_place)
+    return records, problems
+
+
+class _LazyPaths:
+    """The paths of the regular files of a listing, worked out when used."""
+
+    __slots__ = ("groups", "keys", "_paths")
+
+    def __init__(self, groups, keys):
+        self.groups, self.keys, self._paths = groups, keys, None
+
+    def _get(self):
+        if self._paths is None:
+            self._paths = _flatten(self.groups, self.keys)[0]
+        return self._paths
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self):
+        return len(self._get())
+
+
+class _Blobs:
+    """Reads the pickled parts of an index file (kept whole in memory)."""
+
+    def __init__(self, header: dict, data: bytes):
+        self.header, self.data, self.cache = header, data, {}
+
+    def _blob(self, name):
+        off, length = self.header["blobs"][name]
+        return pickle.loads(self.data[off:off + length])
+
+    def __call__(self, name):
+        cache = self.cache
+        if name not in cache:
+            if name == "records":
+                shapes, shape_of = self._blob("shapes")
+                values: list = []
+                i = 0
+                while f"values-{i}" in self.header["blobs"]:
+                    values.extend(self._blob(f"values-{i}"))
+                    i += 1
+                cache[name] = (shapes, shape_of, values)
+            else:
+                cache[name] = self._blob(name)
+        return cache[name]
 
 
 class Index:
@@ -265,39 +414,15 @@ class Index:
     def load(self, kind: str):
         """(records, problems) of one kind, through the index: the records
         that read without an error, sorted by id, and the errors of the others."""
+        return self.load_many([kind])[kind]
+
+    def load_many(self, kinds) -> dict:
+        """{kind: (records, problems)} of several kinds at once: the stat
+        calls of all of them run in other processes while this one loads
+        the index, taking it to be current until they say otherwise."""
         with _no_gc():
-            state = self._state(kind)
-            records, problems = [], []
-            header = state.header
-            rows = state.rows
-            in_order = type(rows) is range and header is not None and "order" in header
-            if in_order:  # the index as it is, its rows already sorted by id
-                rows = header["order"]
-            if header is not None and any(r >= 0 for r in rows):
-                shapes, shape_of, values = state.blob_reader("records")
-                bad = header["problems"]
-                for r in rows:
-                    if r < 0:
-                        continue
-                    vals = values[r]
-                    probs = bad.get(r)
-                    if probs is not None:
-                        errors = [p for p in probs if p.severity == "error"]
-                        if errors:
-                            problems.extend(errors)
-                            continue
-                    if vals is not None:
-                        records.append(dict(zip(shapes[shape_of[r]], vals)))
-            for _, rec, probs in state.extra.values():
-                errors = [p for p in probs if p.severity == "error"]
-                if errors:
-                    problems.extend(errors)
-                elif rec is not None:
-                    records.append(rec)
-            if not in_order:
-                records.sort(key=_by_id)
-            problems.sort(key=_by_place)
-            return records, problems
+            states = self._states(kinds, preload=True)
+            return {kind: state.records or _records(state) for kind, state in zip(kinds, states)}
 
     def entries(self, kind: str) -> list[tuple[str, dict | None, list]]:
         """(path relative to the folder, record or None, every problem) of
@@ -305,7 +430,7 @@ class Index:
         from crmcli.schema import FOLDERS
         prefix = FOLDERS[kind] + "/"
         with _no_gc():
-            state = self._state(kind)
+            state = self._states([kind])[0]
             out = []
             loaded = None
             for path, r in zip(state.paths, state.rows):
@@ -326,7 +451,7 @@ class Index:
         of ``deals``): the index's (client, deal) of each row tells which files
         to read; only those are read (the files are the truth)."""
         store = self.store
-        state = self._state(kind)
+        state = self._states([kind])[0]
         top = store.folder(kind)
         want: list[str] = []
         if state.header is not None and any(r >= 0 for r in state.rows):
@@ -356,29 +481,59 @@ class Index:
         return records, problems
 
     # ------------------------------------------------------------ the state
-    def _state(self, kind: str) -> _State:
-        store = self.store
-        config_key = self._config_key()
-        top = os.fspath(store.folder(kind))
-        header, reader = self._read_header(kind, config_key)
-        started = time.time_ns()
-        groups = listing(top)
-        paths, keys = _flatten(groups, stat_all(top, groups))
-        n = len(paths)
-        overlay = self._read_overlay(kind, header) if header is not None else {}
-        if header is not None and not overlay and header["keys"] == keys.tobytes() \
-                and header["paths"] == paths:
-            return _State(paths, range(n), {}, header, reader)
+    def _plan(self, kind: str, config_key) -> _Plan:
+        p = _Plan()
+        p.kind = kind
+        p.top = os.fspath(self.store.folder(kind))
+        p.header, p.reader = self._read_header(kind, config_key)
+        p.started = time.time_ns()
+        p.loaded = None
+        header = p.header
+        if header is not None and _stamps_hold(p.top, header["stamps"]):
+            # no folder changed: the same names as when the index was written
+            p.groups = [(sub, names.split("\0") if names else []) for sub, names in header["listing"]]
+            p.stamps = header["stamps"]
+            p.same_listing = True
+        else:
+            p.groups, p.stamps = listing(p.top, p.started)
+            p.same_listing = header is not None and \
+                [(sub, "\0".join(names)) for sub, names in p.groups] == header["listing"]
+        p.overlay = self._read_overlay(kind, header) if header is not None else {}
+        return p
 
+    def _states(self, kinds, preload: bool = False) -> list[_State]:
+        config_key = self._config_key()
+        plans = [self._plan(kind, config_key) for kind in kinds]
+        job = _StatJob([(p.top, p.groups, p.header["keys"] if p.same_listing else None) for p in plans])
+        if preload:  # while the stat runs elsewhere: load what the index holds
+            for p in plans:
+                if p.same_listing and not p.overlay:
+                    p.loaded = _records(_State(None, range(len(p.header["order"])), {}, p.header, p.reader))
+        states = []
+        for p, (same, keys) in zip(plans, job.results()):
+            states.append(self._state(p, same, keys, config_key))
+        return states
+
+    def _state(self, p: _Plan, same: bool, keys: array, config_key) -> _State:
+        kind, header, reader, overlay = p.kind, p.header, p.reader, p.overlay
+        if same and not overlay:
+            if p.stamps != header["stamps"] and all(m != -1 for _, m, _ in p.stamps):
+                self._restamp(kind, header, reader, p.stamps)
+            paths = _LazyPaths(p.groups, keys)
+            return _State(paths, range(len(header["order"])), {}, header, reader, p.loaded)
+
+        raw_keys = keys
+        paths, keys = _flatten(p.groups, keys)
+        n = len(paths)
         rows = [-1] * n
         if header is not None:
-            old_keys = array("q")
-            old_keys.frombytes(header["keys"])
-            if header["paths"] == paths:
+            old_groups = [(sub, names.split("\0") if names else []) for sub, names in header["listing"]]
+            old_paths, old_keys = _flatten(old_groups, array("q", header["keys"]))
+            if old_paths == paths:
                 # same files: compare the packed keys block by block, rows
                 # only inside a block that differs
                 rows = list(range(n))
-                new_bytes, old_bytes = keys.tobytes(), header["keys"]
+                new_bytes, old_bytes = keys.tobytes(), old_keys.tobytes()
                 step = 16 * 24
                 for b in range(0, len(new_bytes), step):
                     if new_bytes[b:b + step] != old_bytes[b:b + step]:
@@ -386,7 +541,7 @@ class Index:
                             if keys[3 * j:3 * j + 3] != old_keys[3 * j:3 * j + 3]:
                                 rows[j] = -1
             else:
-                positions = {p: i for i, p in enumerate(header["paths"])}
+                positions = {path: i for i, path in enumerate(old_paths)}
                 for j in range(n):
                     i = positions.get(paths[j], -1)
                     if i >= 0 and old_keys[3 * i:3 * i + 3] == keys[3 * j:3 * j + 3]:
@@ -405,19 +560,25 @@ class Index:
                 stale.append((path, key))
 
         if stale:
-            parsed = self._parse(kind, top, stale)
-            horizon = started - RACY_NS
+            parsed = self._parse(kind, p.top, stale)
+            horizon = p.started - RACY_NS
             memo: dict = {}
             for (path, key), (rec, problems) in zip(stale, parsed):
                 if key[0] >= horizon:
-                    key = array("q", NO_KEY)  # read again next time
+                    key = array("q", RACY_KEY)  # read again next time
                 extra[path] = (key, _shared(rec, memo) if rec is not None else None, problems)
 
         changed = bool(stale) or len(extra) != len(overlay)
-        if header is None or len(extra) > max(OVERLAY_MIN, (n - len(extra)) // 10):
-            self._write_index(kind, config_key, paths, rows, extra, header, reader)
-        elif changed:
-            self._write_overlay(kind, header, extra)
+        if header is None or not p.same_listing or len(extra) > max(OVERLAY_MIN, (n - len(extra)) // 10):
+            # new index: files were added or removed (the listing is kept
+            # in the index), or too many changed for an overlay
+            self._write_index(kind, config_key, p.groups, p.stamps, raw_keys, paths, rows, extra, header,
+                              reader)
+        else:
+            if p.stamps != header["stamps"] and all(m != -1 for _, m, _ in p.stamps):
+                self._restamp(kind, header, reader, p.stamps)
+            if changed:
+                self._write_overlay(kind, header, extra)
         return _State(paths, rows, extra, header, reader)
 
     def _parse(self, kind: str, top: str, stale):
@@ -469,26 +630,7 @@ class Index:
                 data = fh.read()
             except Exception:  # noqa: BLE001 - a damaged or foreign index is rebuilt
                 return None, None
-        cache: dict = {}
-
-        def blob(name):
-            off, length = header["blobs"][name]
-            return pickle.loads(data[off:off + length])
-
-        def reader(name):
-            if name not in cache:
-                if name == "records":
-                    shapes, shape_of = blob("shapes")
-                    values: list = []
-                    i = 0
-                    while f"values-{i}" in header["blobs"]:
-                        values.extend(blob(f"values-{i}"))
-                        i += 1
-                    cache[name] = (shapes, shape_of, values)
-                else:
-                    cache[name] = blob(name)
-            return cache[name]
-        return header, reader
+        return header, _Blobs(header, data)
 
     def _read_overlay(self, kind: str, header) -> dict:
         try:
@@ -505,14 +647,15 @@ class Index:
                      pickle.dumps({"token": header["token"], "entries": extra},
                                   protocol=pickle.HIGHEST_PROTOCOL))
 
-    def _write_index(self, kind, config_key, paths, rows, extra, header, reader) -> None:
+    def _write_index(self, kind, config_key, groups, stamps, raw_keys, paths, rows, extra, header,
+                     reader) -> None:
         """Rewrite the index from the current rows and the new entries."""
         if header is not None and any(r >= 0 for r in rows):
             shapes, shape_of, values = reader("records")
             refs = reader("refs")
             old_problems = header["problems"]
-            old_keys = array("q")
-            old_keys.frombytes(header["keys"])
+            old_groups = [(sub, names.split("\0") if names else []) for sub, names in header["listing"]]
+            old_keys = _flatten(old_groups, array("q", header["keys"]))[1]
         keys = array("q")
         new_shapes: list[tuple] = []
         shape_index: dict = {}
@@ -560,13 +703,29 @@ class Index:
             offsets[name] = (pos, len(blob))
             pos += len(blob)
         ids = [p.rsplit("/", 1)[-1][:-5] for p in paths]
-        order = array("l" if len(paths) < 2**31 else "q", sorted(range(len(paths)), key=ids.__getitem__))
+        order = array("q", sorted(range(len(paths)), key=ids.__getitem__))
+        # the keys of the whole listing: NO_KEY where a name is not a record file
+        listed = array("q")
+        j = 0
+        for i in range(0, len(raw_keys), 3):
+            if raw_keys[i] == -1 and raw_keys[i + 1] == -1:
+                listed.extend(NO_KEY)
+            else:
+                listed.extend(keys[3 * j:3 * j + 3])
+                j += 1
         head = pickle.dumps({"format": FORMAT, "config": config_key, "token": os.urandom(8).hex(),
-                             "paths": paths, "keys": keys.tobytes(), "problems": problems, "order": order,
+                             "stamps": stamps, "listing": [(sub, "\0".join(names)) for sub, names in groups],
+                             "keys": listed.tobytes(), "problems": problems, "order": order,
                              "blobs": offsets}, protocol=pickle.HIGHEST_PROTOCOL)
         self._atomic(self._file(kind), MAGIC, len(head).to_bytes(8, "big"), head, *blobs.values())
         with contextlib.suppress(OSError):
             os.unlink(self._overlay_file(kind))
+
+    def _restamp(self, kind: str, header: dict, blobs: _Blobs, stamps) -> None:
+        """The same index with the folders' new stamps (the records are
+        copied as they are, the overlay still applies)."""
+        head = pickle.dumps({**header, "stamps": stamps}, protocol=pickle.HIGHEST_PROTOCOL)
+        self._atomic(self._file(kind), MAGIC, len(head).to_bytes(8, "big"), head, blobs.data)
 
     def _atomic(self, target: Path, *parts: bytes) -> None:
         """Write a derived file whole or not at all (never fsync'ed: it can be rebuilt)."""

@@ -349,8 +349,13 @@ class Store:
     def load_all(self, kinds=KINDS) -> tuple[Dataset, list[Problem]]:
         """The records of ``kinds`` (default: all); the other lists stay empty."""
         data, problems = Dataset(), []
+        if not os.environ.get("CRM_NO_INDEX"):
+            from crmcli.cache import Index
+            loaded = Index(self).load_many(list(kinds))
+        else:
+            loaded = {kind: self.load_direct(kind) for kind in kinds}
         for kind in kinds:
-            recs, probs = self.load(kind)
+            recs, probs = loaded[kind]
             data.of(kind).extend(recs)
             problems.extend(probs)
         return data, problems

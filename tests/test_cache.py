@@ -127,11 +127,16 @@ def test_a_few_changes_go_to_an_overlay_many_rewrite_the_index(tmp_path, monkeyp
     files = sorted((root / "activities").rglob("*.yaml"))
     for p in files[:3]:
         _edit(p, "comment: ", "comment: EDITED ")
-    files[3].unlink()
     assert _load(root, "activity") == _direct(root, "activity")
     assert overlay.is_file() and main.read_bytes() == before
     # the overlay is used as it is on the next run
     assert _load(root, "activity") == _direct(root, "activity")
+    # a file removed (or added) changes the listing the index keeps: it is
+    # rewritten, the overlay merged into it
+    files[3].unlink()
+    assert _load(root, "activity") == _direct(root, "activity")
+    assert not overlay.exists() and main.read_bytes() != before
+    before = main.read_bytes()
     # past the overlay's size the index is rewritten and the overlay dropped
     monkeypatch.setattr(cache, "OVERLAY_MIN", 0)
     for p in files[4:40]:
@@ -162,13 +167,20 @@ def test_parallel_stat_gives_the_keys_of_one_process(tmp_path, monkeypatch):
     import crmcli.cache as cache
     root = _folder(tmp_path)
     top = str(root / "activities")
-    groups = cache.listing(top)
+    groups, _ = cache.listing(top, time.time_ns())
     assert any(sub for sub, _ in groups)  # a subfolder (activities/2024/) is listed
     total = sum(len(n) for _, n in groups)
     one = cache._stat_range(top, groups, 0, total)
-    monkeypatch.setattr(cache, "PARALLEL_STAT_MIN", 1)
-    assert cache.stat_all(top, groups) == one
     assert len(one) == 3 * total
+    monkeypatch.setattr(cache, "PARALLEL_STAT_MIN", 1)
+    assert cache._StatJob([(top, groups, None)]).results() == [(False, one)]
+    assert cache._StatJob([(top, groups, one.tobytes())]).results() == [(True, one)]
+    # two types at once, split across the processes anywhere
+    clients = str(root / "clients")
+    cgroups, _ = cache.listing(clients, time.time_ns())
+    ckeys = cache._stat_range(clients, cgroups, 0, sum(len(n) for _, n in cgroups))
+    assert cache._StatJob([(clients, cgroups, None), (top, groups, one.tobytes())]).results() == \
+        [(False, ckeys), (True, one)]
     assert Index(Store(root)).load("activity") == _direct(root, "activity")
 
 
@@ -200,3 +212,54 @@ def test_concurrent_crm_processes_keep_the_index_whole(tmp_path):
         _edit(p, "comment: ", f"comment: C{i} ")
     assert [p.wait(timeout=120) for p in procs] == [0] * 4
     assert _load(root, "activity") == _direct(root, "activity")
+
+
+def _age_folders(root):
+    old = time.time() - 3600
+    for d in [root, *[p for p in root.rglob("*") if p.is_dir()]]:
+        os.utime(d, (old, old))
+
+
+def test_unchanged_folders_are_not_listed_again_and_changed_ones_are(tmp_path, monkeypatch):
+    import crmcli.cache as cache
+    root = _folder(tmp_path)
+    _age_folders(root)
+    _load(root, "activity")
+    real_listdir = os.listdir
+    listed = []
+
+    def spy(path):
+        listed.append(os.fspath(path))
+        return real_listdir(path)
+    monkeypatch.setattr(cache.os, "listdir", spy)
+    assert _load(root, "activity") == _direct(root, "activity")
+    assert listed == []  # the folders' mtimes held: the index's listing was used
+    # a new file in a subfolder, and a new subfolder with a file
+    sub = next(p for p in (root / "activities").iterdir() if p.is_dir())
+    src = next((root / "activities").glob("*.yaml")).read_text(encoding="utf-8")
+    (sub / "added-in-sub.yaml").write_text(src, encoding="utf-8")
+    (root / "activities" / "2031").mkdir()
+    (root / "activities" / "2031" / "added-new-sub.yaml").write_text(src, encoding="utf-8")
+    recs, problems = _load(root, "activity")
+    assert (recs, problems) == _direct(root, "activity")
+    assert {"added-in-sub", "added-new-sub"} <= {r["id"] for r in recs}
+    assert listed  # listed again
+
+
+def test_recent_folder_changes_are_listed_until_they_are_old_enough(tmp_path):
+    import pickle
+    import crmcli.cache as cache
+    root = _folder(tmp_path)
+    (root / "clients" / "fresh.yaml").write_text("name: Fresh\n", encoding="utf-8")  # folder mtime: now
+    _load(root, "client")
+
+    def stamps():
+        data = (root / ".crm" / "index-client.bin").read_bytes()
+        size = int.from_bytes(data[len(cache.MAGIC):len(cache.MAGIC) + 8], "big")
+        return pickle.loads(data[len(cache.MAGIC) + 8:len(cache.MAGIC) + 8 + size])["stamps"]
+    assert all(m == -1 for _, m, _ in stamps())  # too recent to trust
+    _age_folders(root)
+    _age(root / "clients" / "fresh.yaml")
+    assert _load(root, "client") == _direct(root, "client")
+    assert all(m != -1 for _, m, _ in stamps())  # stamped now, the records kept
+    assert _load(root, "client") == _direct(root, "client")
