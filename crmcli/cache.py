@@ -40,6 +40,7 @@ records beside it.
 from __future__ import annotations
 
 import contextlib
+import operator
 import os
 import pickle
 import stat as _stat
@@ -58,6 +59,7 @@ OVERLAY_MIN = 2000            # an overlay may hold this many rows, or a tenth o
 NO_KEY = (-1, -1, -1)         # a listed name that is not a record file
 RACY_KEY = (-2, -2, -2)       # a record file changed too recently to trust: matches no stat
 ROWS_PER_PIECE = 20_000       # records per pickle in the index
+CHILD_PARSE_MAX = 20_000      # a stat process parses the changed files it finds, up to this many
 
 
 @contextlib.contextmanager
@@ -175,12 +177,13 @@ class _StatJob:
     ``PARALLEL_STAT_MIN`` names the work is split among forked processes,
     one per core, which run while this process goes on (it loads the index
     meanwhile); each sends back, per type, either "as in the index" or the
-    keys.  Below it, or where fork fails, the keys are taken here."""
+    keys, and the files it found changed already parsed.  Below it, or where
+    fork fails, the keys are taken here."""
 
     def __init__(self, parts):
-        # parts: (top, groups, header keys or None) per type
+        # parts: (top, groups, index keys or None, overlay, parse or None) per type
         self.parts = parts
-        self.sizes = [sum(len(n) for _, n in g) for _, g, _ in parts]
+        self.sizes = [sum(len(n) for _, n in part[1]) for part in parts]
         self.children = []
         total = sum(self.sizes)
         workers = min(os.cpu_count() or 1, 4)
@@ -197,7 +200,8 @@ class _StatJob:
                 code = 0
                 try:
                     os.close(r)
-                    data = pickle.dumps(self._work(bounds[i], bounds[i + 1]))
+                    data = pickle.dumps(self._work(bounds[i], bounds[i + 1], True),
+                                        protocol=pickle.HIGHEST_PROTOCOL)
                     view = memoryview(data)
                     while view:
                         view = view[os.write(w, view):]
@@ -207,23 +211,46 @@ class _StatJob:
             os.close(w)
             self.children.append((pid, r, bounds[i], bounds[i + 1]))
 
-    def _work(self, start: int, stop: int) -> list:
-        """[(type, lo, hi, None if as in the index else keys bytes)] for the
-        flattened range ``[start, stop)`` of all types."""
+    def _work(self, start: int, stop: int, parse: bool = False) -> list:
+        """[(type, lo, hi, None if as in the index else keys bytes, parsed)]
+        for the flattened range ``[start, stop)`` of all types; ``parsed``
+        maps the path of each changed file to (key, record, problems)."""
         out = []
         pos = 0
-        for t, ((top, groups, old), size) in enumerate(zip(self.parts, self.sizes)):
+        for t, ((top, groups, old, overlay, parse_fn), size) in enumerate(zip(self.parts, self.sizes)):
             lo, hi = max(start - pos, 0), min(stop - pos, size)
             pos += size
             if lo >= hi:
                 continue
-            keys = _stat_range(top, groups, lo, hi).tobytes()
-            same = old is not None and old[24 * lo:24 * hi] == keys
-            out.append((t, lo, hi, None if same else keys))
+            keys = _stat_range(top, groups, lo, hi)
+            raw = keys.tobytes()
+            same = old is not None and old[24 * lo:24 * hi] == raw
+            parsed: dict = {}
+            if not same and old is not None and parse and parse_fn is not None:
+                changed = []
+                names = None
+                step = 16 * 24
+                for b in range(0, len(raw), step):
+                    if raw[b:b + step] == old[24 * lo + b:24 * lo + b + step]:
+                        continue
+                    for j in range(b // 24, min(hi - lo, (b + step) // 24)):
+                        key = tuple(keys[3 * j:3 * j + 3])
+                        if key == NO_KEY or raw[24 * j:24 * j + 24] == old[24 * (lo + j):24 * (lo + j) + 24]:
+                            continue
+                        if names is None:
+                            names = _names(groups, lo, hi)
+                        path = names[j]
+                        hit = overlay.get(path)
+                        if hit is None or tuple(hit[0]) != key:
+                            changed.append((path, key))
+                if len(changed) <= CHILD_PARSE_MAX:
+                    for (path, key), (rec, problems) in zip(changed, parse_fn(top, [c[0] for c in changed])):
+                        parsed[path] = (key, rec, problems)
+            out.append((t, lo, hi, None if same else raw, parsed))
         return out
 
-    def results(self) -> list[tuple[bool, array]]:
-        """Per type: (as in the index?, keys)."""
+    def results(self) -> list[tuple[bool, array, dict]]:
+        """Per type: (as in the index?, keys, files found changed and parsed)."""
         pieces: list = []
         covered = 0
         for pid, r, start, stop in self.children:
@@ -240,7 +267,8 @@ class _StatJob:
         if covered < total:
             pieces.extend(self._work(covered, total))
         out = []
-        for t, (_, _, old) in enumerate(self.parts):
+        for t, part in enumerate(self.parts):
+            old = part[2]
             mine = sorted((p for p in pieces if p[0] == t), key=lambda p: p[1])
             same = all(p[3] is None for p in mine)
             keys = array("q")
@@ -248,8 +276,23 @@ class _StatJob:
                 keys.frombytes(old)
             else:
                 keys.frombytes(b"".join(old[24 * p[1]:24 * p[2]] if p[3] is None else p[3] for p in mine))
-            out.append((same and old is not None, keys))
+            parsed: dict = {}
+            for p in mine:
+                parsed.update(p[4])
+            out.append((same and old is not None, keys, parsed))
         return out
+
+
+def _names(groups, lo: int, hi: int) -> list[str]:
+    """The paths of the flattened names ``[lo, hi)``."""
+    out: list[str] = []
+    pos = 0
+    for sub, names in groups:
+        end = pos + len(names)
+        if end > lo and pos < hi:
+            out.extend(sub + name for name in names[max(lo - pos, 0):min(hi - pos, len(names))])
+        pos = end
+    return out
 
 
 def _flatten(groups, keys: array) -> tuple[list[str], array]:
@@ -313,9 +356,11 @@ class _Plan:
                  "started", "overlay", "loaded")
 
 
-def _records(state: _State):
+def _records(state: _State, tags: list | None = None):
     """(records sorted by id, error problems) of a state: the records that
-    read without an error, and the errors of the others."""
+    read without an error, and the errors of the others.  With ``tags`` (a
+    list), the index row of each record, and of each problem, are put there
+    (for ``_patch``)."""
     records, problems = [], []
     header = state.header
     rows = state.rows
@@ -325,6 +370,11 @@ def _records(state: _State):
     if header is not None and any(r >= 0 for r in rows):
         shapes, shape_of, values = state.blob_reader("records")
         bad = header["problems"]
+        if tags is not None and not bad:  # the usual case, in one pass
+            records = [dict(zip(shapes[shape_of[r]], values[r])) for r in rows]
+            tags.extend((rows, []))
+            return records, problems
+        rec_rows, prob_rows = [], []
         for r in rows:
             if r < 0:
                 continue
@@ -334,9 +384,14 @@ def _records(state: _State):
                 errors = [p for p in probs if p.severity == "error"]
                 if errors:
                     problems.extend(errors)
+                    prob_rows.extend([r] * len(errors))
                     continue
             if vals is not None:
                 records.append(dict(zip(shapes[shape_of[r]], vals)))
+                rec_rows.append(r)
+        if tags is not None:  # problems stay in row order here: _patch sorts them
+            tags.extend((rec_rows, prob_rows))
+            return records, problems
     for _, rec, probs in state.extra.values():
         errors = [p for p in probs if p.severity == "error"]
         if errors:
@@ -347,6 +402,29 @@ def _records(state: _State):
         records.sort(key=_by_id)
     problems.sort(key=_by_place)
     return records, problems
+
+
+def _patch(loaded, rows, extra):
+    """(records, problems) from what was loaded of the index before the stat
+    said which rows changed: the rows still used, and the new entries."""
+    recs, probs, rec_rows, prob_rows, old_rows = loaded
+    if not rows and not extra:  # the index as it is: records already in order
+        return recs, sorted(probs, key=_by_place)
+    used = set(rows)
+    if len(used) - (-1 in used) < old_rows:  # some rows are not used any more
+        recs = [rec for rec, r in zip(recs, rec_rows) if r in used]
+        probs = [p for p, r in zip(probs, prob_rows) if r in used]
+    else:
+        recs, probs = list(recs), list(probs)
+    for _, rec, ps in extra.values():
+        errors = [p for p in ps if p.severity == "error"]
+        if errors:
+            probs.extend(errors)
+        elif rec is not None:
+            recs.append(rec)
+    recs.sort(key=_by_id)
+    probs.sort(key=_by_place)
+    return recs, probs
 
 
 class _LazyPaths:
@@ -504,23 +582,37 @@ class Index:
     def _states(self, kinds, preload: bool = False) -> list[_State]:
         config_key = self._config_key()
         plans = [self._plan(kind, config_key) for kind in kinds]
-        job = _StatJob([(p.top, p.groups, p.header["keys"] if p.same_listing else None) for p in plans])
+        job = _StatJob([(p.top, p.groups, p.header["keys"] if p.same_listing else None, p.overlay,
+                         self._parse_paths(p.kind)) for p in plans])
         if preload:  # while the stat runs elsewhere: load what the index holds
             for p in plans:
-                if p.same_listing and not p.overlay:
-                    p.loaded = _records(_State(None, range(len(p.header["order"])), {}, p.header, p.reader))
+                if p.same_listing:
+                    tags: list = []
+                    recs, probs = _records(_State(None, range(len(p.header["order"])), {}, p.header, p.reader),
+                                           tags)
+                    p.loaded = (recs, probs, tags[0], tags[1], len(p.header["order"]))
         states = []
-        for p, (same, keys) in zip(plans, job.results()):
-            states.append(self._state(p, same, keys, config_key))
+        for p, (same, keys, parsed) in zip(plans, job.results()):
+            states.append(self._state(p, same, keys, parsed, config_key))
         return states
 
-    def _state(self, p: _Plan, same: bool, keys: array, config_key) -> _State:
+    def _parse_paths(self, kind: str):
+        """parse(top, paths) -> [(record, problems)], for a stat process."""
+        store = self.store
+
+        def parse(top, paths):
+            return [store.read_file(kind, path.rsplit("/", 1)[-1][:-5], top + "/" + path)[::2]
+                    for path in paths]
+        return parse
+
+    def _state(self, p: _Plan, same: bool, keys: array, parsed: dict, config_key) -> _State:
         kind, header, reader, overlay = p.kind, p.header, p.reader, p.overlay
         if same and not overlay:
             if p.stamps != header["stamps"] and all(m != -1 for _, m, _ in p.stamps):
                 self._restamp(kind, header, reader, p.stamps)
             paths = _LazyPaths(p.groups, keys)
-            return _State(paths, range(len(header["order"])), {}, header, reader, p.loaded)
+            return _State(paths, range(len(header["order"])), {}, header, reader,
+                          _patch(p.loaded, (), {}) if p.loaded else None)
 
         raw_keys = keys
         paths, keys = _flatten(p.groups, keys)
@@ -560,10 +652,16 @@ class Index:
                 stale.append((path, key))
 
         if stale:
-            parsed = self._parse(kind, p.top, stale)
+            todo = []
+            for path, key in stale:
+                hit = parsed.get(path)
+                if hit is None or hit[0] != tuple(key):
+                    todo.append((path, key))
+            done = dict(zip([path for path, _ in todo], self._parse(kind, p.top, todo))) if todo else {}
             horizon = p.started - RACY_NS
             memo: dict = {}
-            for (path, key), (rec, problems) in zip(stale, parsed):
+            for path, key in stale:
+                rec, problems = done[path] if path in done else parsed[path][1:]
                 if key[0] >= horizon:
                     key = array("q", RACY_KEY)  # read again next time
                 extra[path] = (key, _shared(rec, memo) if rec is not None else None, problems)
@@ -579,7 +677,10 @@ class Index:
                 self._restamp(kind, header, reader, p.stamps)
             if changed:
                 self._write_overlay(kind, header, extra)
-        return _State(paths, rows, extra, header, reader)
+        state = _State(paths, rows, extra, header, reader)
+        if p.loaded is not None and header is not None:
+            state.records = _patch(p.loaded, rows, extra)
+        return state
 
     def _parse(self, kind: str, top: str, stale):
         store = self.store
@@ -743,8 +844,7 @@ class Index:
                     os.unlink(tmp)
 
 
-def _by_id(rec: dict) -> str:
-    return rec["id"]
+_by_id = operator.itemgetter("id")
 
 
 def _by_place(problem) -> tuple:

@@ -42,7 +42,7 @@ def table(headers: list[str], rows: list[list]) -> str:
     """
     if not rows:
         return ""
-    cells = [[cell(c).strip() for c in r] for r in rows]
+    cells = [[(c if type(c) is str and c.isprintable() else cell(c)).strip() for c in r] for r in rows]
     widths = [len(h) + 2 for h in headers]
     for r in cells:
         for i, c in enumerate(r):

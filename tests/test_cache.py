@@ -173,14 +173,25 @@ def test_parallel_stat_gives_the_keys_of_one_process(tmp_path, monkeypatch):
     one = cache._stat_range(top, groups, 0, total)
     assert len(one) == 3 * total
     monkeypatch.setattr(cache, "PARALLEL_STAT_MIN", 1)
-    assert cache._StatJob([(top, groups, None)]).results() == [(False, one)]
-    assert cache._StatJob([(top, groups, one.tobytes())]).results() == [(True, one)]
+    assert cache._StatJob([(top, groups, None, {}, None)]).results() == [(False, one, {})]
+    assert cache._StatJob([(top, groups, one.tobytes(), {}, None)]).results() == [(True, one, {})]
     # two types at once, split across the processes anywhere
     clients = str(root / "clients")
     cgroups, _ = cache.listing(clients, time.time_ns())
     ckeys = cache._stat_range(clients, cgroups, 0, sum(len(n) for _, n in cgroups))
-    assert cache._StatJob([(clients, cgroups, None), (top, groups, one.tobytes())]).results() == \
-        [(False, ckeys), (True, one)]
+    assert cache._StatJob([(clients, cgroups, None, {}, None), (top, groups, one.tobytes(), {}, None)]).results() \
+        == [(False, ckeys, {}), (True, one, {})]
+    # a changed file is found and parsed by the process that stat'ed it
+    st = Store(root)
+    parse = Index(st)._parse_paths("activity")
+    path = groups[0][0] + groups[0][1][0]
+    target = root / "activities" / path
+    target.write_text(target.read_text(encoding="utf-8") + "result: CHANGED\n", encoding="utf-8")
+    same, keys, parsed = cache._StatJob([(top, groups, one.tobytes(), {}, parse)]).results()[0]
+    assert not same and list(parsed) == [path]
+    assert parsed[path][1] == st.read_file("activity", target.stem, target)[0]
+    assert parsed[path][1]["result"] == "CHANGED"
+    assert Index(Store(root)).load("activity") == _direct(root, "activity")
     assert Index(Store(root)).load("activity") == _direct(root, "activity")
 
 

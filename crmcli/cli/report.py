@@ -32,6 +32,18 @@ NEEDS = {
 }
 
 
+# reports that read the clients only to filter deals by their client's owner,
+# source or tags: without such a filter the clients are not loaded
+CLIENTS_FOR_FILTERS = ("funnel", "retention", "prices")
+
+
+def _kinds(name: str, spec_args: dict) -> tuple:
+    kinds = NEEDS[name]
+    if name in CLIENTS_FOR_FILTERS and not any(spec_args.get(k) for k in ("owner", "source", "tag")):
+        kinds = tuple(k for k in kinds if k != "client")
+    return kinds
+
+
 def _run(name: str, fmt: str, **spec_args) -> None:
     """Load the folder once, build the report, print it in ``fmt``."""
     from crmcli import render
@@ -44,7 +56,7 @@ def _run(name: str, fmt: str, **spec_args) -> None:
     spec_cls = next(getattr(mod, n) for n in dir(mod) if n.endswith("Spec") and n.lower() == f"{name}spec")
     spec = spec_cls(today=common.today(), **spec_args)
     st = common.store()
-    data, problems = st.load_all(NEEDS[name])
+    data, problems = st.load_all(_kinds(name, spec_args))
     result = getattr(mod, f"{name}_report")(data, st.config, spec)
     if fmt == "json":
         common.out(render.to_json(result))
