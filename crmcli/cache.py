@@ -392,6 +392,8 @@ def _records(state: _State, tags: list | None = None):
         if tags is not None:  # problems stay in row order here: _patch sorts them
             tags.extend((rec_rows, prob_rows))
             return records, problems
+    if tags is not None:  # no row in the index
+        tags.extend(([], []))
     for _, rec, probs in state.extra.values():
         errors = [p for p in probs if p.severity == "error"]
         if errors:

@@ -274,3 +274,15 @@ def test_recent_folder_changes_are_listed_until_they_are_old_enough(tmp_path):
     assert _load(root, "client") == _direct(root, "client")
     assert all(m != -1 for _, m, _ in stamps())  # stamped now, the records kept
     assert _load(root, "client") == _direct(root, "client")
+
+
+def test_every_type_at_once_with_empty_and_missing_folders(tmp_path):
+    root = _folder(tmp_path)
+    shutil.rmtree(root / "competitors")
+    (root / "competitors").mkdir()
+    shutil.rmtree(root / "stakeholders")
+    for _ in range(2):  # cold, then warm
+        data, problems = Store(root).load_all()
+        assert data.competitors == [] and data.stakeholders == [] and problems == []
+        for kind in ("client", "deal", "activity"):
+            assert (data.of(kind), []) == _direct(root, kind)
