@@ -1,36 +1,38 @@
 """A derived index of the records, in the folder's ignored ``.crm/``.
 
-Per record type, ``.crm/index-<type>.bin`` holds every record file's path
-(relative to the type's folder), its stat key (mtime in ns, size, inode,
-packed in one byte string) and what reading it gave: the typed record and
-its problems.  Every use lists the folder and stats every file against it,
-so a change made by the tool, by hand or by ``git pull`` is seen; only files
-whose key changed are parsed again.  The files stay the source of truth:
-deleting ``.crm/`` is always safe, and an index that cannot be read is
-rebuilt.
+Per record type, ``.crm/index-<type>.bin`` holds the type's folder listing
+(the names, and each folder's mtime and inode when it was listed), every
+listed file's stat key (mtime in ns, size, inode, packed in one byte string)
+and what reading it gave: the typed record and its problems.  The files stay
+the source of truth: every use checks every file against the index, so a
+change made by the tool, by hand or by ``git pull`` is seen, and only files
+whose key changed are parsed again.  Deleting ``.crm/`` is always safe; an
+index that cannot be read is rebuilt; a change of crm.yaml invalidates it.
 
-How the work is split, and why (figures in docs/performance.md):
+How a command that reads many records goes (figures in docs/performance.md):
 
-* Listing is ``os.listdir`` per folder (names only); the stat calls use the
-  folder's descriptor (``lstat(name, dir_fd=...)``) and, for large folders,
-  run in forked worker processes on every core: threads were measured slower
-  (the Python work around each call holds the GIL), processes halve it on two
-  cores.  git's own index was measured too: ``git diff-files`` stats every
-  file as well, and took longer here than the parallel stat.
-* When the listing and the packed keys equal the index's byte for byte, no
-  per-file work is done at all.
-* Records are stored row-wise as tuples of values grouped by their key order
-  ("shape"), so a record is rebuilt by one ``dict(zip(shape, values))`` with
-  its keys in the order the file had them; equal short texts, dates and
-  amounts are one shared object in the pickle.
-* A few changed files go to a small overlay (``index-<type>.new``) instead of
-  a rewrite of the whole index; when the overlay grows past a tenth of the
-  rows the index is rewritten with it merged in.
-* Files changed within 2 s of a stat are stored with a key that matches
-  nothing, so an edit inside the clock's resolution is read again next time.
-* Each file is written to a temporary name and renamed into place, so
-  concurrent ``crm`` processes never see a torn index; an overlay names the
-  index generation it applies to and is ignored by any other.
+1. For each type it reads the index's header.  If every folder still has
+   the mtime and inode it had when listed, the names are the index's (adding,
+   removing or renaming an entry changes its folder's mtime); otherwise the
+   folders are listed again (``os.listdir``).
+2. The files of all the types are stat'ed (``lstat(name, dir_fd=...)``) in
+   forked processes, one per core, each comparing its share with the index
+   and parsing the files it finds changed.  Threads were measured slower
+   (the Python work around each call holds the GIL); ``git diff-files``,
+   which stats every file too, took longer than this.
+3. Meanwhile this process loads the index as if it were current: records
+   are stored as tuples of values grouped by key order ("shapes"), rows
+   sorted by id, so a record is one ``dict(zip(shape, values))``.
+4. When the stat processes report no change, that is the answer.  Otherwise
+   the rows that changed are dropped and the new entries put in.  A few
+   in-place edits go to a small overlay (``index-<type>.new``); files added
+   or removed, or more than a tenth changed, rewrite the index.
+
+Files and folders changed within 2 s of their stat are stored with keys that
+match nothing, so a change inside the clock's resolution is read again next
+time.  Each file is written to a temporary name and renamed into place, so
+concurrent ``crm`` processes never see a torn index; an overlay names the
+index generation it applies to and is ignored by any other.
 
 The index is a pickle because it holds dates and decimals that must load
 fast.  It lives next to the records, is never committed (``.crm/`` is
@@ -412,10 +414,14 @@ def _patch(loaded, rows, extra):
     recs, probs, rec_rows, prob_rows, old_rows = loaded
     if not rows and not extra:  # the index as it is: records already in order
         return recs, sorted(probs, key=_by_place)
-    used = set(rows)
-    if len(used) - (-1 in used) < old_rows:  # some rows are not used any more
-        recs = [rec for rec, r in zip(recs, rec_rows) if r in used]
-        probs = [p for p, r in zip(probs, prob_rows) if r in used]
+    if len(rows) == old_rows and -1 not in rows:
+        gone = set()
+    else:
+        used = set(rows)
+        gone = set(range(old_rows)) - used if len(used) - (-1 in used) < old_rows else set()
+    if gone:  # the rows not used any more
+        recs = [rec for rec, r in zip(recs, rec_rows) if r not in gone]
+        probs = [p for p, r in zip(probs, prob_rows) if r not in gone]
     else:
         recs, probs = list(recs), list(probs)
     for _, rec, ps in extra.values():
@@ -502,7 +508,11 @@ class Index:
         the index, taking it to be current until they say otherwise."""
         with _no_gc():
             states = self._states(kinds, preload=True)
-            return {kind: state.records or _records(state) for kind, state in zip(kinds, states)}
+            out = {kind: state.records or _records(state) for kind, state in zip(kinds, states)}
+        import crmcli
+        if crmcli.KEEP_ALIVE is not None:
+            crmcli.KEEP_ALIVE.append(out)
+        return out
 
     def entries(self, kind: str) -> list[tuple[str, dict | None, list]]:
         """(path relative to the folder, record or None, every problem) of
@@ -619,32 +629,37 @@ class Index:
         raw_keys = keys
         paths, keys = _flatten(p.groups, keys)
         n = len(paths)
-        rows = [-1] * n
+        rows: list = [-1] * n
+        missing: list = range(n)   # the files not found in the index as they are
         if header is not None:
-            old_groups = [(sub, names.split("\0") if names else []) for sub, names in header["listing"]]
-            old_paths, old_keys = _flatten(old_groups, array("q", header["keys"]))
-            if old_paths == paths:
+            if p.same_listing and keys is raw_keys and -1 not in (old_keys := array("q", header["keys"])):
+                old_paths = paths  # the same names, every one a record file then and now
+            else:
+                old_groups = [(sub, names.split("\0") if names else []) for sub, names in header["listing"]]
+                old_paths, old_keys = _flatten(old_groups, array("q", header["keys"]))
+            if old_paths is paths or old_paths == paths:
                 # same files: compare the packed keys block by block, rows
                 # only inside a block that differs
                 rows = list(range(n))
+                missing = []
                 new_bytes, old_bytes = keys.tobytes(), old_keys.tobytes()
                 step = 16 * 24
                 for b in range(0, len(new_bytes), step):
                     if new_bytes[b:b + step] != old_bytes[b:b + step]:
                         for j in range(b // 24, min(n, (b + step) // 24)):
-                            if keys[3 * j:3 * j + 3] != old_keys[3 * j:3 * j + 3]:
+                            if new_bytes[24 * j:24 * j + 24] != old_bytes[24 * j:24 * j + 24]:
                                 rows[j] = -1
+                                missing.append(j)
             else:
                 positions = {path: i for i, path in enumerate(old_paths)}
                 for j in range(n):
                     i = positions.get(paths[j], -1)
                     if i >= 0 and old_keys[3 * i:3 * i + 3] == keys[3 * j:3 * j + 3]:
                         rows[j] = i
+                missing = [j for j in range(n) if rows[j] < 0]
         extra: dict = {}
         stale: list[tuple[str, array]] = []
-        for j in range(n):
-            if rows[j] >= 0:
-                continue
+        for j in missing:
             path = paths[j]
             key = keys[3 * j:3 * j + 3]
             hit = overlay.get(path)

@@ -122,6 +122,9 @@ def main(argv: list[str] | None = None) -> None:
     from crmcli.errors import CrmError
 
     code = 0
+    if argv is None:  # a process of its own: see crmcli.KEEP_ALIVE
+        import crmcli
+        crmcli.KEEP_ALIVE = []
     try:
         command = get_command(build_app(_command_word(args)))
         rv = command.main(args=args, prog_name="crm", standalone_mode=False)
@@ -171,6 +174,14 @@ def main(argv: list[str] | None = None) -> None:
         code = _quiet_pipe()
     except (ValueError, OSError):
         pass
+    if argv is None:
+        # leave without freeing what was loaded, object by object (nothing
+        # else is left to do: output is flushed, files closed, children reaped)
+        try:
+            sys.stderr.flush()
+        except (ValueError, OSError):
+            pass
+        os._exit(code if isinstance(code, int) else 1)
     sys.exit(code)
 
 
