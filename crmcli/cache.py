@@ -52,7 +52,7 @@ from array import array
 from datetime import date
 from pathlib import Path
 
-FORMAT = 6
+FORMAT = 7
 MAGIC = b"crm-index\x00\x04\n"
 RACY_NS = 2_000_000_000       # files changed this close to a stat are read again next time
 PARALLEL_STAT_MIN = 20_000    # fewer files than this are stat'ed in this process
@@ -189,7 +189,10 @@ class _StatJob:
         self.children = []
         total = sum(self.sizes)
         workers = min(os.cpu_count() or 1, 4)
-        if total < PARALLEL_STAT_MIN or workers < 2 or not hasattr(os, "fork"):
+        least = PARALLEL_STAT_MIN
+        if os.environ.get("CRM_PARALLEL_STAT_MIN", "").isdigit():  # tests force the forked path
+            least = int(os.environ["CRM_PARALLEL_STAT_MIN"])
+        if total < least or workers < 2 or not hasattr(os, "fork"):
             return
         bounds = [total * i // workers for i in range(workers + 1)]
         for i in range(workers):
@@ -463,7 +466,7 @@ class _Blobs:
 
     def _blob(self, name):
         off, length = self.header["blobs"][name]
-        return pickle.loads(self.data[off:off + length])
+        return pickle.loads(memoryview(self.data)[off:off + length])
 
     def __call__(self, name):
         cache = self.cache
@@ -738,14 +741,13 @@ class Index:
             return None, None
         with fh:
             try:
-                head = fh.read(len(MAGIC) + 8)
-                if head[:len(MAGIC)] != MAGIC:
+                data = fh.read()
+                if data[:len(MAGIC)] != MAGIC:
                     return None, None
-                size = int.from_bytes(head[len(MAGIC):], "big")
-                header = pickle.loads(fh.read(size))
+                where = int.from_bytes(data[len(MAGIC):len(MAGIC) + 8], "big")
+                header = pickle.loads(memoryview(data)[where:])
                 if header.get("format") != FORMAT or header.get("config") != config_key:
                     return None, None
-                data = fh.read()
             except Exception:  # noqa: BLE001 - a damaged or foreign index is rebuilt
                 return None, None
         return header, _Blobs(header, data)
@@ -808,18 +810,16 @@ class Index:
             new_refs.append(ref)
             if probs:
                 problems[j] = probs
-        # the values in pieces: the pickler's memo of one piece stays small
-        # (one pickle of 100,000 records peaked at 100 MB more)
-        blobs = {"shapes": pickle.dumps((new_shapes, new_shape_of), protocol=pickle.HIGHEST_PROTOCOL)}
-        for i in range(0, len(new_values), ROWS_PER_PIECE):
-            blobs[f"values-{i // ROWS_PER_PIECE}"] = pickle.dumps(new_values[i:i + ROWS_PER_PIECE],
-                                                                  protocol=pickle.HIGHEST_PROTOCOL)
-        del new_values
-        blobs["refs"] = pickle.dumps(new_refs, protocol=pickle.HIGHEST_PROTOCOL)
-        offsets, pos = {}, 0
-        for name, blob in blobs.items():
-            offsets[name] = (pos, len(blob))
-            pos += len(blob)
+        # the values in pieces, each written as it is made: the pickler's memo
+        # of one piece stays small (one pickle of 100,000 records peaked at
+        # 100 MB more)
+
+        def blobs():
+            yield "shapes", pickle.dumps((new_shapes, new_shape_of), protocol=pickle.HIGHEST_PROTOCOL)
+            for i in range(0, len(new_values), ROWS_PER_PIECE):
+                yield f"values-{i // ROWS_PER_PIECE}", pickle.dumps(new_values[i:i + ROWS_PER_PIECE],
+                                                                    protocol=pickle.HIGHEST_PROTOCOL)
+            yield "refs", pickle.dumps(new_refs, protocol=pickle.HIGHEST_PROTOCOL)
         ids = [p.rsplit("/", 1)[-1][:-5] for p in paths]
         order = array("q", sorted(range(len(paths)), key=ids.__getitem__))
         # the keys of the whole listing: NO_KEY where a name is not a record file
@@ -831,30 +831,52 @@ class Index:
             else:
                 listed.extend(keys[3 * j:3 * j + 3])
                 j += 1
-        head = pickle.dumps({"format": FORMAT, "config": config_key, "token": os.urandom(8).hex(),
-                             "stamps": stamps, "listing": [(sub, "\0".join(names)) for sub, names in groups],
-                             "keys": listed.tobytes(), "problems": problems, "order": order,
-                             "blobs": offsets}, protocol=pickle.HIGHEST_PROTOCOL)
-        self._atomic(self._file(kind), MAGIC, len(head).to_bytes(8, "big"), head, *blobs.values())
+        header = {"format": FORMAT, "config": config_key, "token": os.urandom(8).hex(),
+                  "stamps": stamps, "listing": [(sub, "\0".join(names)) for sub, names in groups],
+                  "keys": listed.tobytes(), "problems": problems, "order": order}
+        self._write_file(kind, blobs(), header)
         with contextlib.suppress(OSError):
             os.unlink(self._overlay_file(kind))
 
     def _restamp(self, kind: str, header: dict, blobs: _Blobs, stamps) -> None:
         """The same index with the folders' new stamps (the records are
         copied as they are, the overlay still applies)."""
-        head = pickle.dumps({**header, "stamps": stamps}, protocol=pickle.HIGHEST_PROTOCOL)
-        self._atomic(self._file(kind), MAGIC, len(head).to_bytes(8, "big"), head, blobs.data)
+        start = len(MAGIC) + 8
+        end = max((off + length for off, length in header["blobs"].values()), default=start)
+        self._write_file(kind, [("", memoryview(blobs.data)[start:end])], {**header, "stamps": stamps},
+                         keep_offsets=True)
 
-    def _atomic(self, target: Path, *parts: bytes) -> None:
-        """Write a derived file whole or not at all (never fsync'ed: it can be rebuilt)."""
+    def _write_file(self, kind: str, blobs, header: dict, keep_offsets: bool = False) -> None:
+        """An index file: the magic, where the header is, the blobs as they
+        come, the header (with the blobs' places) last."""
+        def fill(fh):
+            fh.write(MAGIC + bytes(8))
+            pos = len(MAGIC) + 8
+            offsets = {}
+            for name, blob in blobs:
+                fh.write(blob)
+                offsets[name] = (pos, len(blob))
+                pos += len(blob)
+            if not keep_offsets:
+                header["blobs"] = offsets
+            fh.write(pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL))
+            fh.seek(len(MAGIC))
+            fh.write(pos.to_bytes(8, "big"))
+        self._atomic(self._file(kind), fill)
+
+    def _atomic(self, target: Path, fill) -> None:
+        """Write a derived file whole or not at all (never fsync'ed: it can be
+        rebuilt); ``fill`` writes the content to the open file, or it is bytes."""
         with contextlib.suppress(OSError):
             if self.store.derived_dir() is None:
                 return
             tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
             try:
                 with open(tmp, "wb") as fh:
-                    for part in parts:
-                        fh.write(part)
+                    if callable(fill):
+                        fill(fh)
+                    else:
+                        fh.write(fill)
                 os.replace(tmp, target)
             except OSError:
                 with contextlib.suppress(OSError):

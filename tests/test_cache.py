@@ -258,16 +258,13 @@ def test_unchanged_folders_are_not_listed_again_and_changed_ones_are(tmp_path, m
 
 
 def test_recent_folder_changes_are_listed_until_they_are_old_enough(tmp_path):
-    import pickle
-    import crmcli.cache as cache
     root = _folder(tmp_path)
     (root / "clients" / "fresh.yaml").write_text("name: Fresh\n", encoding="utf-8")  # folder mtime: now
     _load(root, "client")
 
     def stamps():
-        data = (root / ".crm" / "index-client.bin").read_bytes()
-        size = int.from_bytes(data[len(cache.MAGIC):len(cache.MAGIC) + 8], "big")
-        return pickle.loads(data[len(cache.MAGIC) + 8:len(cache.MAGIC) + 8 + size])["stamps"]
+        index = Index(Store(root))
+        return index._read_header("client", index._config_key())[0]["stamps"]
     assert all(m == -1 for _, m, _ in stamps())  # too recent to trust
     _age_folders(root)
     _age(root / "clients" / "fresh.yaml")
@@ -286,3 +283,28 @@ def test_every_type_at_once_with_empty_and_missing_folders(tmp_path):
         assert data.competitors == [] and data.stakeholders == [] and problems == []
         for kind in ("client", "deal", "activity"):
             assert (data.of(kind), []) == _direct(root, kind)
+
+
+def test_kill_9_while_the_index_is_built_or_patched_leaves_it_usable(tmp_path):
+    """crm processes killed at random moments of building, patching and
+    rewriting the index: the next reader gets what the files say."""
+    import random
+    import subprocess
+    import sys
+    root = _folder(tmp_path)
+    rng = random.Random(11)
+    code = ("import sys; from pathlib import Path; from crmcli.store import Store\n"
+            "Store(Path(sys.argv[1])).load_all()\n")
+    files = sorted((root / "activities").rglob("*.yaml"))
+    for i in range(12):
+        if i % 4 == 0:
+            shutil.rmtree(root / ".crm", ignore_errors=True)
+        for p in rng.sample(files, 3):
+            p.write_text(p.read_text(encoding="utf-8") + f"# edit {i}\n", encoding="utf-8")
+            _age(p, rng.choice([3600, 0]))
+        proc = subprocess.Popen([sys.executable, "-c", code, str(root)])
+        time.sleep(rng.uniform(0.05, 0.6))
+        proc.kill()
+        proc.wait()
+        for kind in ("client", "deal", "activity"):
+            assert _load(root, kind) == _direct(root, kind), f"round {i}, {kind}"
