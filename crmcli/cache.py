@@ -326,7 +326,12 @@ def _parse_chunk(args):
     root, kind, items = args
     from crmcli.store import Store
     st = Store(Path(root))
-    return [st.read_file(kind, rid, path)[::2] for rid, path in items]
+    out = []
+    memo: dict = {}  # equal values one object, so the parent unpickles each once
+    for rid, path in items:
+        rec, _, problems = st.read_file(kind, rid, path)
+        out.append((_shared(rec, memo) if rec is not None else None, problems))
+    return out
 
 
 def _progress(kind: str, done: int, total: int) -> None:
