@@ -42,17 +42,19 @@ records beside it.
 from __future__ import annotations
 
 import contextlib
-import operator
 import os
 import pickle
 import stat as _stat
 import sys
 import time
 from array import array
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
-FORMAT = 7
+from crmcli.store import _by_id, _by_place, valid_records
+
+FORMAT = 8
 MAGIC = b"crm-index\x00\x04\n"
 RACY_NS = 2_000_000_000       # files changed this close to a stat are read again next time
 PARALLEL_STAT_MIN = 20_000    # fewer files than this are stat'ed in this process
@@ -404,12 +406,9 @@ def _records(state: _State, tags: list | None = None):
             return records, problems
     if tags is not None:  # no row in the index
         tags.extend(([], []))
-    for _, rec, probs in state.extra.values():
-        errors = [p for p in probs if p.severity == "error"]
-        if errors:
-            problems.extend(errors)
-        elif rec is not None:
-            records.append(rec)
+    more_recs, more_probs = valid_records((rec, ps) for _, rec, ps in state.extra.values())
+    records.extend(more_recs)
+    problems.extend(more_probs)
     if not in_order:
         records.sort(key=_by_id)
     problems.sort(key=_by_place)
@@ -432,12 +431,9 @@ def _patch(loaded, rows, extra):
         probs = [p for p, r in zip(probs, prob_rows) if r not in gone]
     else:
         recs, probs = list(recs), list(probs)
-    for _, rec, ps in extra.values():
-        errors = [p for p in ps if p.severity == "error"]
-        if errors:
-            probs.extend(errors)
-        elif rec is not None:
-            recs.append(rec)
+    more_recs, more_probs = valid_records((rec, ps) for _, rec, ps in extra.values())
+    recs.extend(more_recs)
+    probs.extend(more_probs)
     recs.sort(key=_by_id)
     probs.sort(key=_by_place)
     return recs, probs
@@ -888,51 +884,31 @@ class Index:
                     os.unlink(tmp)
 
 
-_by_id = operator.itemgetter("id")
 
 
-def _by_place(problem) -> tuple:
-    return (problem.path, problem.line or 0)
-
-
-def _shared(rec: dict, memo: dict) -> dict:
-    """Make equal short texts and dates one object everywhere, in place (no
-    copy of the records), so the pickle holds and loading builds each
-    distinct value once.  Keys are interned by the reader already.  Amounts
-    are not shared: Decimal("1.0") == Decimal("1"), yet they print apart."""
+def _shared(value, memo: dict):
+    """Make equal short texts, dates, date-times and amounts one object
+    everywhere in a record (a dict, or a list in it), in place, so the pickle
+    holds and loading builds each distinct value once (an amount or a
+    date-time costs a constructor call to unpickle).  Keys are interned by
+    the reader already.  Amounts and date-times are matched by their text:
+    Decimal("1.0") == Decimal("1"), yet they print apart."""
     share = memo.setdefault
-    for k, v in rec.items():
+    for k, v in (value.items() if type(value) is dict else enumerate(value)):
         t = type(v)
         if t is str:
             if len(v) <= 40:
                 nv = share(v, v)
                 if nv is not v:
-                    rec[k] = nv
+                    value[k] = nv
         elif t is date:
             nv = share((date, v), v)
             if nv is not v:
-                rec[k] = nv
-        elif t is list:
-            _shared_list(v, memo)
-        elif t is dict:
-            _shared(v, memo)
-    return rec
-
-
-def _shared_list(items: list, memo: dict) -> None:
-    share = memo.setdefault
-    for i, v in enumerate(items):
-        t = type(v)
-        if t is str:
-            if len(v) <= 40:
-                nv = share(v, v)
-                if nv is not v:
-                    items[i] = nv
-        elif t is date:
-            nv = share((date, v), v)
+                value[k] = nv
+        elif t is Decimal or t is datetime:  # by their text: 1.0 and 1 stay apart
+            nv = share((t, str(v)), v)
             if nv is not v:
-                items[i] = nv
-        elif t is dict:
+                value[k] = nv
+        elif t is list or t is dict:
             _shared(v, memo)
-        elif t is list:
-            _shared_list(v, memo)
+    return value

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import operator
 import os
 import stat
 import time
@@ -70,8 +71,7 @@ def _by_place(problem) -> tuple:
     return (problem.path, problem.line or 0)
 
 
-def _by_id(rec: dict) -> str:
-    return rec["id"]
+_by_id = operator.itemgetter("id")
 
 
 def _read_bytes(path) -> bytes:
