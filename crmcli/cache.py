@@ -54,12 +54,12 @@ from pathlib import Path
 
 from crmcli.store import _by_id, _by_place, valid_records
 
-FORMAT = 8
+FORMAT = 9
 MAGIC = b"crm-index\x00\x04\n"
-RACY_NS = 2_000_000_000       # files changed this close to a stat are read again next time
+RACY_NS = 2_000_000_000       # without a clock file: files changed this close to a stat are read again
 PARALLEL_STAT_MIN = 20_000    # fewer files than this are stat'ed in this process
 PARALLEL_PARSE_MIN = 2000     # fewer stale files than this are parsed in this process
-OVERLAY_MIN = 2000            # an overlay may hold this many rows, or a tenth of the index
+COMPACT_MIN = 2000            # rows no longer used that are kept before the index is written afresh
 NO_KEY = (-1, -1, -1)         # a listed name that is not a record file
 RACY_KEY = (-2, -2, -2)       # a record file changed too recently to trust: matches no stat
 ROWS_PER_PIECE = 20_000       # records per pickle in the index
@@ -85,18 +85,17 @@ def _no_gc():
 
 # --- listing and stat ---------------------------------------------------------
 
-def listing(top: str, started: int) -> tuple[list[tuple[str, list[str]]], list[tuple]]:
+def listing(top: str, horizon: int) -> tuple[list[tuple[str, list[str]]], list[tuple]]:
     """``(groups, stamps)`` of the folders under ``top``: ``groups`` holds
     ``(subfolder, names)`` (subfolder '' for ``top`` itself, else
     ``'2024/'``-style) with the ``*.yaml`` names that may be records;
     ``stamps`` holds ``(subfolder, mtime_ns, inode)`` of each folder, taken
-    before it was read (mtime -1 when it changed within 2 s of ``started``:
-    not to be trusted).  Dotfiles are never records; whether a name is a
+    before it was read (mtime -1 when it is not before ``horizon``: not to be
+    trusted, see ``Index._horizon``).  Dotfiles are never records; whether a name is a
     regular file (not a link, not a folder) is told by the stat that follows;
     a folder named ``*.yaml`` is not looked into."""
     groups: list[tuple[str, list[str]]] = []
     stamps: list[tuple] = []
-    horizon = started - RACY_NS
     stack = [""]
     while stack:
         sub = stack.pop()
@@ -185,7 +184,7 @@ class _StatJob:
     fork fails, the keys are taken here."""
 
     def __init__(self, parts):
-        # parts: (top, groups, index keys or None, overlay, parse or None) per type
+        # parts: (top, groups, index keys or None, parse or None) per type
         self.parts = parts
         self.sizes = [sum(len(n) for _, n in part[1]) for part in parts]
         self.children = []
@@ -224,7 +223,7 @@ class _StatJob:
         maps the path of each changed file to (key, record, problems)."""
         out = []
         pos = 0
-        for t, ((top, groups, old, overlay, parse_fn), size) in enumerate(zip(self.parts, self.sizes)):
+        for t, ((top, groups, old, parse_fn), size) in enumerate(zip(self.parts, self.sizes)):
             lo, hi = max(start - pos, 0), min(stop - pos, size)
             pos += size
             if lo >= hi:
@@ -246,10 +245,7 @@ class _StatJob:
                             continue
                         if names is None:
                             names = _names(groups, lo, hi)
-                        path = names[j]
-                        hit = overlay.get(path)
-                        if hit is None or tuple(hit[0]) != key:
-                            changed.append((path, key))
+                        changed.append((names[j], key))
                 if len(changed) <= CHILD_PARSE_MAX:
                     for (path, key), (rec, problems) in zip(changed, parse_fn(top, [c[0] for c in changed])):
                         parsed[path] = (key, rec, problems)
@@ -348,24 +344,26 @@ def _progress(kind: str, done: int, total: int) -> None:
 class _State:
     """What one type's files hold now: for each current file (in listing
     order) its path, and where its record comes from: a row of the index
-    (``rows[j]`` >= 0) or a freshly read / overlay entry (``extra[path]``)."""
+    (``rows[j]`` >= 0) or a freshly read entry (``extra[path]``).  ``clean``:
+    the index as it is, every file unchanged."""
 
-    __slots__ = ("paths", "rows", "extra", "header", "blob_reader", "records")
+    __slots__ = ("paths", "rows", "extra", "header", "blob_reader", "records", "clean")
 
-    def __init__(self, paths, rows, extra, header, blob_reader, records=None):
+    def __init__(self, paths, rows, extra, header, blob_reader, records=None, clean=False):
         self.paths = paths
         self.rows = rows            # index row per current file, or -1
         self.extra = extra          # path -> (key, record or None, problems)
         self.header = header        # the index's header (or None)
         self.blob_reader = blob_reader
         self.records = records      # (records, problems) when already loaded
+        self.clean = clean
 
 
 class _Plan:
     """One type's index and listing, before its files are stat'ed."""
 
     __slots__ = ("kind", "top", "header", "reader", "groups", "stamps", "same_listing",
-                 "started", "overlay", "loaded")
+                 "horizon", "loaded")
 
 
 def _records(state: _State, tags: list | None = None):
@@ -375,10 +373,7 @@ def _records(state: _State, tags: list | None = None):
     (for ``_patch``)."""
     records, problems = [], []
     header = state.header
-    rows = state.rows
-    in_order = type(rows) is range and header is not None
-    if in_order:  # the index as it is, its rows already sorted by id
-        rows = header["order"]
+    rows = header["order"] if state.clean else state.rows  # order: the live rows by id
     if header is not None and any(r >= 0 for r in rows):
         shapes, shape_of, values = state.blob_reader("records")
         bad = header["problems"]
@@ -409,7 +404,7 @@ def _records(state: _State, tags: list | None = None):
     more_recs, more_probs = valid_records((rec, ps) for _, rec, ps in state.extra.values())
     records.extend(more_recs)
     problems.extend(more_probs)
-    if not in_order:
+    if not state.clean:
         records.sort(key=_by_id)
     problems.sort(key=_by_place)
     return records, problems
@@ -418,14 +413,8 @@ def _records(state: _State, tags: list | None = None):
 def _patch(loaded, rows, extra):
     """(records, problems) from what was loaded of the index before the stat
     said which rows changed: the rows still used, and the new entries."""
-    recs, probs, rec_rows, prob_rows, old_rows = loaded
-    if not rows and not extra:  # the index as it is: records already in order
-        return recs, sorted(probs, key=_by_place)
-    if len(rows) == old_rows and -1 not in rows:
-        gone = set()
-    else:
-        used = set(rows)
-        gone = set(range(old_rows)) - used if len(used) - (-1 in used) < old_rows else set()
+    recs, probs, rec_rows, prob_rows, live = loaded
+    gone = set(live).difference(rows)
     if gone:  # the rows not used any more
         recs = [rec for rec, r in zip(recs, rec_rows) if r not in gone]
         probs = [p for p, r in zip(probs, prob_rows) if r not in gone]
@@ -439,18 +428,19 @@ def _patch(loaded, rows, extra):
     return recs, probs
 
 
-class _LazyPaths:
-    """The paths of the regular files of a listing, worked out when used."""
+class _Lazy:
+    """A list worked out when first used (the paths or rows of a state that
+    only ``entries`` and ``related`` walk)."""
 
-    __slots__ = ("groups", "keys", "_paths")
+    __slots__ = ("make", "_items")
 
-    def __init__(self, groups, keys):
-        self.groups, self.keys, self._paths = groups, keys, None
+    def __init__(self, make):
+        self.make, self._items = make, None
 
     def _get(self):
-        if self._paths is None:
-            self._paths = _flatten(self.groups, self.keys)[0]
-        return self._paths
+        if self._items is None:
+            self._items = self.make()
+        return self._items
 
     def __iter__(self):
         return iter(self._get())
@@ -460,29 +450,33 @@ class _LazyPaths:
 
 
 class _Blobs:
-    """Reads the pickled parts of an index file (kept whole in memory)."""
+    """Reads the pickled pieces of an index file (kept whole in memory)."""
 
     def __init__(self, header: dict, data: bytes):
         self.header, self.data, self.cache = header, data, {}
 
-    def _blob(self, name):
-        off, length = self.header["blobs"][name]
-        return pickle.loads(memoryview(self.data)[off:off + length])
+    def _concat(self, places) -> list:
+        out: list = []
+        view = memoryview(self.data)
+        for off, length in places:
+            out.extend(pickle.loads(view[off:off + length]))
+        return out
 
     def __call__(self, name):
         cache = self.cache
         if name not in cache:
+            header = self.header
             if name == "records":
-                shapes, shape_of = self._blob("shapes")
-                values: list = []
-                i = 0
-                while f"values-{i}" in self.header["blobs"]:
-                    values.extend(self._blob(f"values-{i}"))
-                    i += 1
-                cache[name] = (shapes, shape_of, values)
+                cache[name] = (header["shapes"], header["shape_of"], self._concat(header["pieces"]))
             else:
-                cache[name] = self._blob(name)
+                cache[name] = self._concat(header["refs"])
         return cache[name]
+
+
+def _regular_rows(header) -> list:
+    """The index row of each record file of the index's listing, in order."""
+    rowmap = header["rowmap"]
+    return [r for r in rowmap if r >= 0] if -1 in rowmap else list(rowmap)
 
 
 class Index:
@@ -492,9 +486,6 @@ class Index:
 
     def _file(self, kind: str) -> Path:
         return self.dir / f"index-{kind}.bin"
-
-    def _overlay_file(self, kind: str) -> Path:
-        return self.dir / f"index-{kind}.new"
 
     def _config_key(self):
         st = os.stat(self.store.root / "crm.yaml")
@@ -548,10 +539,12 @@ class Index:
         state = self._states([kind])[0]
         top = store.folder(kind)
         want: list[str] = []
-        if state.header is not None and any(r >= 0 for r in state.rows):
-            refs = state.blob_reader("refs")
+        if state.header is not None:
+            refs = None
             for path, r in zip(state.paths, state.rows):
                 if r >= 0:
+                    if refs is None:
+                        refs = state.blob_reader("refs")
                     cid, did = refs[r]
                     if cid == client or did in deals:
                         want.append(path)
@@ -575,12 +568,31 @@ class Index:
         return records, problems
 
     # ------------------------------------------------------------ the state
-    def _plan(self, kind: str, config_key) -> _Plan:
+    def _horizon(self) -> int:
+        """The file system's "now", before anything is listed or stat'ed: a
+        file or folder whose mtime is not before it may change again within
+        the clock's resolution and keep its stat, so it is stored with a key
+        that matches nothing (git's "racily clean" rule).  Taken from the
+        mtime of ``.crm/clock`` as it is touched, the clock file mtimes come
+        from; where it cannot be touched, 2 s before this process's clock."""
+        clock = self.dir / "clock"
+        with contextlib.suppress(OSError):
+            if self.store.derived_dir() is not None:
+                try:
+                    os.utime(clock)
+                except FileNotFoundError:
+                    os.close(os.open(clock, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644))
+                st = os.lstat(clock)
+                if _stat.S_ISREG(st.st_mode):
+                    return st.st_mtime_ns
+        return time.time_ns() - RACY_NS
+
+    def _plan(self, kind: str, config_key, horizon: int) -> _Plan:
         p = _Plan()
         p.kind = kind
         p.top = os.fspath(self.store.folder(kind))
         p.header, p.reader = self._read_header(kind, config_key)
-        p.started = time.time_ns()
+        p.horizon = horizon
         p.loaded = None
         header = p.header
         if header is not None and _stamps_hold(p.top, header["stamps"]):
@@ -589,24 +601,23 @@ class Index:
             p.stamps = header["stamps"]
             p.same_listing = True
         else:
-            p.groups, p.stamps = listing(p.top, p.started)
+            p.groups, p.stamps = listing(p.top, p.horizon)
             p.same_listing = header is not None and \
                 [(sub, "\0".join(names)) for sub, names in p.groups] == header["listing"]
-        p.overlay = self._read_overlay(kind, header) if header is not None else {}
         return p
 
     def _states(self, kinds, preload: bool = False) -> list[_State]:
         config_key = self._config_key()
-        plans = [self._plan(kind, config_key) for kind in kinds]
-        job = _StatJob([(p.top, p.groups, p.header["keys"] if p.same_listing else None, p.overlay,
+        horizon = self._horizon()
+        plans = [self._plan(kind, config_key, horizon) for kind in kinds]
+        job = _StatJob([(p.top, p.groups, p.header["keys"] if p.same_listing else None,
                          self._parse_paths(p.kind)) for p in plans])
         if preload:  # while the stat runs elsewhere: load what the index holds
             for p in plans:
                 if p.same_listing:
                     tags: list = []
-                    recs, probs = _records(_State(None, range(len(p.header["order"])), {}, p.header, p.reader),
-                                           tags)
-                    p.loaded = (recs, probs, tags[0], tags[1], len(p.header["order"]))
+                    recs, probs = _records(_State(None, None, {}, p.header, p.reader, clean=True), tags)
+                    p.loaded = (recs, probs, tags[0], tags[1], p.header["order"])
         states = []
         for p, (same, keys, parsed) in zip(plans, job.results()):
             states.append(self._state(p, same, keys, parsed, config_key))
@@ -622,13 +633,17 @@ class Index:
         return parse
 
     def _state(self, p: _Plan, same: bool, keys: array, parsed: dict, config_key) -> _State:
-        kind, header, reader, overlay = p.kind, p.header, p.reader, p.overlay
-        if same and not overlay:
+        kind, header, reader = p.kind, p.header, p.reader
+        if same:
             if p.stamps != header["stamps"] and all(m != -1 for _, m, _ in p.stamps):
-                self._restamp(kind, header, reader, p.stamps)
-            paths = _LazyPaths(p.groups, keys)
-            return _State(paths, range(len(header["order"])), {}, header, reader,
-                          _patch(p.loaded, (), {}) if p.loaded else None)
+                # the folders' stamps were not to be trusted then, are now
+                self._write(kind, config_key, p, keys, _flatten(p.groups, keys)[0], _regular_rows(header), {},
+                            header, reader)
+            records = None
+            if p.loaded:
+                records = (p.loaded[0], sorted(p.loaded[1], key=_by_place))
+            return _State(_Lazy(lambda: _flatten(p.groups, keys)[0]), _Lazy(lambda: _regular_rows(header)),
+                          {}, header, reader, records, clean=True)
 
         raw_keys = keys
         paths, keys = _flatten(p.groups, keys)
@@ -636,15 +651,16 @@ class Index:
         rows: list = [-1] * n
         missing: list = range(n)   # the files not found in the index as they are
         if header is not None:
-            if p.same_listing and keys is raw_keys and -1 not in (old_keys := array("q", header["keys"])):
-                old_paths = paths  # the same names, every one a record file then and now
+            old_rows = _regular_rows(header)
+            if p.same_listing and keys is raw_keys and len(old_rows) == n:
+                old_paths, old_keys = paths, array("q", header["keys"])  # the same record files
             else:
                 old_groups = [(sub, names.split("\0") if names else []) for sub, names in header["listing"]]
                 old_paths, old_keys = _flatten(old_groups, array("q", header["keys"]))
             if old_paths is paths or old_paths == paths:
                 # same files: compare the packed keys block by block, rows
                 # only inside a block that differs
-                rows = list(range(n))
+                rows = old_rows
                 missing = []
                 new_bytes, old_bytes = keys.tobytes(), old_keys.tobytes()
                 step = 16 * 24
@@ -659,45 +675,23 @@ class Index:
                 for j in range(n):
                     i = positions.get(paths[j], -1)
                     if i >= 0 and old_keys[3 * i:3 * i + 3] == keys[3 * j:3 * j + 3]:
-                        rows[j] = i
+                        rows[j] = old_rows[i]
                 missing = [j for j in range(n) if rows[j] < 0]
-        extra: dict = {}
-        stale: list[tuple[str, array]] = []
-        for j in missing:
-            path = paths[j]
-            key = keys[3 * j:3 * j + 3]
-            hit = overlay.get(path)
-            if hit is not None and hit[0] == key:
-                extra[path] = hit
-            else:
-                stale.append((path, key))
 
-        if stale:
-            todo = []
-            for path, key in stale:
-                hit = parsed.get(path)
-                if hit is None or hit[0] != tuple(key):
-                    todo.append((path, key))
+        extra: dict = {}
+        if missing:
+            stale = [(paths[j], keys[3 * j:3 * j + 3]) for j in missing]
+            todo = [(path, key) for path, key in stale
+                    if path not in parsed or parsed[path][0] != tuple(key)]
             done = dict(zip([path for path, _ in todo], self._parse(kind, p.top, todo))) if todo else {}
-            horizon = p.started - RACY_NS
+            horizon = p.horizon
             memo: dict = {}
             for path, key in stale:
                 rec, problems = done[path] if path in done else parsed[path][1:]
                 if key[0] >= horizon:
                     key = array("q", RACY_KEY)  # read again next time
                 extra[path] = (key, _shared(rec, memo) if rec is not None else None, problems)
-
-        changed = bool(stale) or len(extra) != len(overlay)
-        if header is None or not p.same_listing or len(extra) > max(OVERLAY_MIN, (n - len(extra)) // 10):
-            # new index: files were added or removed (the listing is kept
-            # in the index), or too many changed for an overlay
-            self._write_index(kind, config_key, p.groups, p.stamps, raw_keys, paths, rows, extra, header,
-                              reader)
-        else:
-            if p.stamps != header["stamps"] and all(m != -1 for _, m, _ in p.stamps):
-                self._restamp(kind, header, reader, p.stamps)
-            if changed:
-                self._write_overlay(kind, header, extra)
+        self._write(kind, config_key, p, raw_keys, paths, rows, extra, header, reader)
         state = _State(paths, rows, extra, header, reader)
         if p.loaded is not None and header is not None:
             state.records = _patch(p.loaded, rows, extra)
@@ -753,48 +747,54 @@ class Index:
                 return None, None
         return header, _Blobs(header, data)
 
-    def _read_overlay(self, kind: str, header) -> dict:
-        try:
-            with open(self._overlay_file(kind), "rb") as fh:
-                data = pickle.load(fh)
-            if data.get("token") == header["token"]:
-                return data["entries"]
-        except Exception:  # noqa: BLE001 - none yet, damaged or of another generation
-            pass
-        return {}
-
-    def _write_overlay(self, kind: str, header, extra: dict) -> None:
-        self._atomic(self._overlay_file(kind),
-                     pickle.dumps({"token": header["token"], "entries": extra},
-                                  protocol=pickle.HIGHEST_PROTOCOL))
-
-    def _write_index(self, kind, config_key, groups, stamps, raw_keys, paths, rows, extra, header,
-                     reader) -> None:
-        """Rewrite the index from the current rows and the new entries."""
-        if header is not None and any(r >= 0 for r in rows):
-            shapes, shape_of, values = reader("records")
-            refs = reader("refs")
+    def _write(self, kind, config_key, p: _Plan, raw_keys, paths, rows, extra, header, reader) -> None:
+        """A new generation of the index: the rows still used keep their
+        place, the new records go in new pieces after them (the old pieces
+        are copied as bytes); when too many old rows are no longer used, or
+        there is no index, every record is written afresh."""
+        live = sum(1 for r in rows if r >= 0)
+        dead = header["rows"] - live if header is not None else 0
+        fresh = header is None or dead > max(COMPACT_MIN, (live + len(extra)) // 5)
+        if fresh:
+            shapes, shape_of = [], array("H")
+            old_problems: dict = {}
+            total = 0
+        else:
+            shapes, shape_of = list(header["shapes"]), array("H", header["shape_of"])
             old_problems = header["problems"]
-            old_groups = [(sub, names.split("\0") if names else []) for sub, names in header["listing"]]
-            old_keys = _flatten(old_groups, array("q", header["keys"]))[1]
-        keys = array("q")
-        new_shapes: list[tuple] = []
-        shape_index: dict = {}
-        new_shape_of = array("H")
-        new_values: list = []
-        new_refs: list = []
+            total = header["rows"]
+        if fresh and live:
+            old_shapes, old_shape_of, old_values = reader("records")
+            old_refs = reader("refs")
+        shape_index = {shape: i for i, shape in enumerate(shapes)}
+        values: list = []           # of the rows written now
+        refs: list = []
         problems: dict = {}
-        for j, path in enumerate(paths):
-            r = rows[j]
+        new_rows: list = []
+        listed = array("q")         # the keys of the whole listing (NO_KEY: no record file)
+        rowmap = array("q")
+        j = 0
+        for i in range(0, len(raw_keys), 3):
+            if raw_keys[i] == -1 and raw_keys[i + 1] == -1:
+                listed.extend(NO_KEY)
+                rowmap.append(-1)
+                continue
+            path, r = paths[j], rows[j]
+            j += 1
+            if r >= 0 and not fresh:  # kept where it is
+                listed.extend(raw_keys[i:i + 3])
+                rowmap.append(r)
+                new_rows.append(r)
+                if r in old_problems:
+                    problems[r] = old_problems[r]
+                continue
             if r >= 0:
-                keys.extend(old_keys[3 * r:3 * r + 3])
-                shape = shapes[shape_of[r]]
-                vals = values[r]
-                ref = refs[r]
-                probs = old_problems.get(r)
+                shape, vals, ref = old_shapes[old_shape_of[r]], old_values[r], old_refs[r]
+                probs = header["problems"].get(r)
+                listed.extend(raw_keys[i:i + 3])
             else:
                 key, rec, probs = extra[path]
-                keys.extend(key)
+                listed.extend(key)
                 if rec is None:
                     shape, vals, ref = (), None, (None, None)
                 else:
@@ -802,64 +802,50 @@ class Index:
                     ref = (rec.get("client"), rec.get("deal"))
             s = shape_index.get(shape)
             if s is None:
-                if len(new_shapes) >= 65535:
+                if len(shapes) >= 65535:
                     return  # a folder this irregular is read without an index
-                s = shape_index[shape] = len(new_shapes)
-                new_shapes.append(shape)
-            new_shape_of.append(s)
-            new_values.append(vals)
-            new_refs.append(ref)
+                s = shape_index[shape] = len(shapes)
+                shapes.append(shape)
+            row = total + len(values)
+            shape_of.append(s)
+            values.append(vals)
+            refs.append(ref)
             if probs:
-                problems[j] = probs
-        # the values in pieces, each written as it is made: the pickler's memo
-        # of one piece stays small (one pickle of 100,000 records peaked at
-        # 100 MB more)
+                problems[row] = probs
+            rowmap.append(row)
+            new_rows.append(row)
+        ids = [path.rsplit("/", 1)[-1][:-5] for path in paths]
+        order = array("q", (new_rows[k] for k in sorted(range(len(paths)), key=ids.__getitem__)))
+        header_new = {"format": FORMAT, "config": config_key, "stamps": p.stamps,
+                      "listing": [(sub, "\0".join(names)) for sub, names in p.groups],
+                      "keys": listed.tobytes(), "rowmap": rowmap, "rows": total + len(values),
+                      "shapes": shapes, "shape_of": shape_of, "problems": problems, "order": order,
+                      "pieces": [] if fresh else list(header["pieces"]),
+                      "refs": [] if fresh else list(header["refs"])}
 
-        def blobs():
-            yield "shapes", pickle.dumps((new_shapes, new_shape_of), protocol=pickle.HIGHEST_PROTOCOL)
-            for i in range(0, len(new_values), ROWS_PER_PIECE):
-                yield f"values-{i // ROWS_PER_PIECE}", pickle.dumps(new_values[i:i + ROWS_PER_PIECE],
-                                                                    protocol=pickle.HIGHEST_PROTOCOL)
-            yield "refs", pickle.dumps(new_refs, protocol=pickle.HIGHEST_PROTOCOL)
-        ids = [p.rsplit("/", 1)[-1][:-5] for p in paths]
-        order = array("q", sorted(range(len(paths)), key=ids.__getitem__))
-        # the keys of the whole listing: NO_KEY where a name is not a record file
-        listed = array("q")
-        j = 0
-        for i in range(0, len(raw_keys), 3):
-            if raw_keys[i] == -1 and raw_keys[i + 1] == -1:
-                listed.extend(NO_KEY)
-            else:
-                listed.extend(keys[3 * j:3 * j + 3])
-                j += 1
-        header = {"format": FORMAT, "config": config_key, "token": os.urandom(8).hex(),
-                  "stamps": stamps, "listing": [(sub, "\0".join(names)) for sub, names in groups],
-                  "keys": listed.tobytes(), "problems": problems, "order": order}
-        self._write_file(kind, blobs(), header)
-        with contextlib.suppress(OSError):
-            os.unlink(self._overlay_file(kind))
+        def parts():
+            if not fresh:
+                yield "copy", memoryview(reader.data)[len(MAGIC) + 8:header["end"]]
+            # the values in pieces, each written as it is made: the pickler's
+            # memo of one piece stays small (one pickle of 100,000 records
+            # peaked at 100 MB more)
+            for i in range(0, len(values), ROWS_PER_PIECE):
+                yield "pieces", pickle.dumps(values[i:i + ROWS_PER_PIECE], protocol=pickle.HIGHEST_PROTOCOL)
+                yield "refs", pickle.dumps(refs[i:i + ROWS_PER_PIECE], protocol=pickle.HIGHEST_PROTOCOL)
+        self._write_file(kind, parts(), header_new)
 
-    def _restamp(self, kind: str, header: dict, blobs: _Blobs, stamps) -> None:
-        """The same index with the folders' new stamps (the records are
-        copied as they are, the overlay still applies)."""
-        start = len(MAGIC) + 8
-        end = max((off + length for off, length in header["blobs"].values()), default=start)
-        self._write_file(kind, [("", memoryview(blobs.data)[start:end])], {**header, "stamps": stamps},
-                         keep_offsets=True)
-
-    def _write_file(self, kind: str, blobs, header: dict, keep_offsets: bool = False) -> None:
-        """An index file: the magic, where the header is, the blobs as they
-        come, the header (with the blobs' places) last."""
+    def _write_file(self, kind: str, parts, header: dict) -> None:
+        """An index file: the magic, where the header is, the pieces as they
+        come (their places noted in the header), the header last."""
         def fill(fh):
             fh.write(MAGIC + bytes(8))
             pos = len(MAGIC) + 8
-            offsets = {}
-            for name, blob in blobs:
+            for name, blob in parts:
                 fh.write(blob)
-                offsets[name] = (pos, len(blob))
+                if name != "copy":
+                    header[name].append((pos, len(blob)))
                 pos += len(blob)
-            if not keep_offsets:
-                header["blobs"] = offsets
+            header["end"] = pos
             fh.write(pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL))
             fh.seek(len(MAGIC))
             fh.write(pos.to_bytes(8, "big"))
@@ -867,23 +853,18 @@ class Index:
 
     def _atomic(self, target: Path, fill) -> None:
         """Write a derived file whole or not at all (never fsync'ed: it can be
-        rebuilt); ``fill`` writes the content to the open file, or it is bytes."""
+        rebuilt); ``fill`` writes the content to the open file."""
         with contextlib.suppress(OSError):
             if self.store.derived_dir() is None:
                 return
             tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
             try:
                 with open(tmp, "wb") as fh:
-                    if callable(fill):
-                        fill(fh)
-                    else:
-                        fh.write(fill)
+                    fill(fh)
                 os.replace(tmp, target)
             except OSError:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
-
-
 
 
 def _shared(value, memo: dict):

@@ -117,33 +117,49 @@ def _edit(path, old, new):
     _age(path)
 
 
-def test_a_few_changes_go_to_an_overlay_many_rewrite_the_index(tmp_path, monkeypatch):
+def _generation(root, kind):
+    index = Index(Store(root))
+    return index._read_header(kind, index._config_key())[0]
+
+
+def test_changes_append_rows_and_too_many_unused_rows_write_the_index_afresh(tmp_path, monkeypatch):
     import crmcli.cache as cache
     root = _folder(tmp_path)
     _load(root, "activity")
-    main = root / ".crm" / "index-activity.bin"
-    overlay = root / ".crm" / "index-activity.new"
-    before = main.read_bytes()
+    first = _generation(root, "activity")
+    n = len(first["order"])
+    assert first["rows"] == n and len(first["pieces"]) == 1
     files = sorted((root / "activities").rglob("*.yaml"))
     for p in files[:3]:
         _edit(p, "comment: ", "comment: EDITED ")
-    assert _load(root, "activity") == _direct(root, "activity")
-    assert overlay.is_file() and main.read_bytes() == before
-    # the overlay is used as it is on the next run
-    assert _load(root, "activity") == _direct(root, "activity")
-    # a file removed (or added) changes the listing the index keeps: it is
-    # rewritten, the overlay merged into it
     files[3].unlink()
+    (root / "activities" / "new-one.yaml").write_text(files[4].read_text(encoding="utf-8"), encoding="utf-8")
+    _age(root / "activities" / "new-one.yaml")
     assert _load(root, "activity") == _direct(root, "activity")
-    assert not overlay.exists() and main.read_bytes() != before
-    before = main.read_bytes()
-    # past the overlay's size the index is rewritten and the overlay dropped
-    monkeypatch.setattr(cache, "OVERLAY_MIN", 0)
-    for p in files[4:40]:
+    second = _generation(root, "activity")
+    # the old rows stay where they were (their piece copied as bytes); the
+    # three edited files and the new one are four rows in a new piece
+    assert second["rows"] == n + 4 and len(second["pieces"]) == 2
+    assert second["pieces"][0] == first["pieces"][0]
+    assert len(second["order"]) == n
+    # the next run uses it as it is
+    assert _load(root, "activity") == _direct(root, "activity")
+    assert _generation(root, "activity")["rows"] == n + 4
+    # past COMPACT_MIN rows no longer used, the index is written afresh
+    monkeypatch.setattr(cache, "COMPACT_MIN", 3)
+    for p in files[5:120]:
         _edit(p, "comment: ", "comment: MORE ")
     assert _load(root, "activity") == _direct(root, "activity")
-    assert not overlay.exists() and main.read_bytes() != before
+    third = _generation(root, "activity")
+    assert third["rows"] == len(third["order"]) == n and len(third["pieces"]) == 1
     assert sum("MORE" in (r.get("comment") or "") for r in _load(root, "activity")[0]) > 20
+
+
+def _same_tick(path):
+    """Give ``path`` an mtime that is not before the clock the index takes
+    next, as an edit in the very tick of the index's stat would have."""
+    ahead = time.time() + 3600
+    os.utime(path, (ahead, ahead))
 
 
 def test_an_edit_within_the_clock_resolution_is_read_again(tmp_path):
@@ -151,16 +167,35 @@ def test_an_edit_within_the_clock_resolution_is_read_again(tmp_path):
     _load(root, "client")
     target = sorted((root / "clients").glob("*.yaml"))[0]
     text = target.read_text(encoding="utf-8")
-    target.write_text(text.replace("name: ", "name: A", 1), encoding="utf-8")  # mtime: now
+    target.write_text(text.replace("name: ", "name: A", 1), encoding="utf-8")
+    _same_tick(target)
     st = os.stat(target)
     assert _load(root, "client") == _direct(root, "client")
-    # same size, same mtime, same inode: only "too recent to trust" tells
+    # edited again in that tick: same size, same mtime, same inode; only
+    # "too recent to trust" when the index was written tells
     target.write_text(text.replace("name: ", "name: B", 1), encoding="utf-8")
     os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert os.stat(target).st_size == st.st_size and os.stat(target).st_ino == st.st_ino
     recs, _ = _load(root, "client")
     assert recs == _direct(root, "client")[0]
     assert any(r["name"].startswith("B") for r in recs)
+
+
+def test_an_edit_just_before_the_index_is_trusted_once_older_than_its_clock(tmp_path):
+    """git's rule, not a fixed delay: a file changed before the index took the
+    file system's clock is stored with its key, and not read again."""
+    import array
+
+    import crmcli.cache as cache
+    root = _folder(tmp_path)
+    target = sorted((root / "clients").glob("*.yaml"))[0]
+    target.write_text(target.read_text(encoding="utf-8").replace("name: ", "name: C", 1), encoding="utf-8")
+    back = time.time() - 1   # before the clock, whatever its resolution here
+    os.utime(target, (back, back))
+    _load(root, "client")
+    raw = array.array("q", _generation(root, "client")["keys"])
+    assert cache.RACY_KEY[0] not in raw[0::3]  # no key stored as "read again"
+    assert _load(root, "client") == _direct(root, "client")
 
 
 def test_parallel_stat_gives_the_keys_of_one_process(tmp_path, monkeypatch):
@@ -173,13 +208,13 @@ def test_parallel_stat_gives_the_keys_of_one_process(tmp_path, monkeypatch):
     one = cache._stat_range(top, groups, 0, total)
     assert len(one) == 3 * total
     monkeypatch.setattr(cache, "PARALLEL_STAT_MIN", 1)
-    assert cache._StatJob([(top, groups, None, {}, None)]).results() == [(False, one, {})]
-    assert cache._StatJob([(top, groups, one.tobytes(), {}, None)]).results() == [(True, one, {})]
+    assert cache._StatJob([(top, groups, None, None)]).results() == [(False, one, {})]
+    assert cache._StatJob([(top, groups, one.tobytes(), None)]).results() == [(True, one, {})]
     # two types at once, split across the processes anywhere
     clients = str(root / "clients")
     cgroups, _ = cache.listing(clients, time.time_ns())
     ckeys = cache._stat_range(clients, cgroups, 0, sum(len(n) for _, n in cgroups))
-    assert cache._StatJob([(clients, cgroups, None, {}, None), (top, groups, one.tobytes(), {}, None)]).results() \
+    assert cache._StatJob([(clients, cgroups, None, None), (top, groups, one.tobytes(), None)]).results() \
         == [(False, ckeys, {}), (True, one, {})]
     # a changed file is found and parsed by the process that stat'ed it
     st = Store(root)
@@ -187,7 +222,7 @@ def test_parallel_stat_gives_the_keys_of_one_process(tmp_path, monkeypatch):
     path = groups[0][0] + groups[0][1][0]
     target = root / "activities" / path
     target.write_text(target.read_text(encoding="utf-8") + "result: CHANGED\n", encoding="utf-8")
-    same, keys, parsed = cache._StatJob([(top, groups, one.tobytes(), {}, parse)]).results()[0]
+    same, keys, parsed = cache._StatJob([(top, groups, one.tobytes(), parse)]).results()[0]
     assert not same and list(parsed) == [path]
     assert parsed[path][1] == st.read_file("activity", target.stem, target)[0]
     assert parsed[path][1]["result"] == "CHANGED"
@@ -259,7 +294,8 @@ def test_unchanged_folders_are_not_listed_again_and_changed_ones_are(tmp_path, m
 
 def test_recent_folder_changes_are_listed_until_they_are_old_enough(tmp_path):
     root = _folder(tmp_path)
-    (root / "clients" / "fresh.yaml").write_text("name: Fresh\n", encoding="utf-8")  # folder mtime: now
+    (root / "clients" / "fresh.yaml").write_text("name: Fresh\n", encoding="utf-8")
+    _same_tick(root / "clients")
     _load(root, "client")
 
     def stamps():
