@@ -21,18 +21,21 @@ How a command that reads many records goes (figures in docs/performance.md):
    (the Python work around each call holds the GIL); ``git diff-files``,
    which stats every file too, took longer than this.
 3. Meanwhile this process loads the index as if it were current: records
-   are stored as tuples of values grouped by key order ("shapes"), rows
-   sorted by id, so a record is one ``dict(zip(shape, values))``.
+   are stored as tuples of values grouped by key order ("shapes"), so a
+   record is one ``dict(zip(shape, values))``, taken in id order.
 4. When the stat processes report no change, that is the answer.  Otherwise
-   the rows that changed are dropped and the new entries put in.  A few
-   in-place edits go to a small overlay (``index-<type>.new``); files added
-   or removed, or more than a tenth changed, rewrite the index.
+   the rows that changed are dropped and the new records put in, and a new
+   generation of the index is written: unchanged rows keep their place (the
+   pieces that hold them are copied as bytes), the new records go in new
+   pieces after them; when the rows no longer used pass a tenth of the
+   others (they are still unpickled), the index is written afresh.
 
-Files and folders changed within 2 s of their stat are stored with keys that
-match nothing, so a change inside the clock's resolution is read again next
-time.  Each file is written to a temporary name and renamed into place, so
-concurrent ``crm`` processes never see a torn index; an overlay names the
-index generation it applies to and is ignored by any other.
+A file or folder whose mtime is not before the file system's clock, read
+from ``.crm/clock`` as it is touched before anything is listed, may change
+again within the clock's resolution and keep its stat (git's "racily clean"
+rule): it is stored with a key that matches nothing, and read again next
+time.  Index files are written to a temporary name and renamed into place,
+so concurrent ``crm`` processes never see a torn one.
 
 The index is a pickle because it holds dates and decimals that must load
 fast.  It lives next to the records, is never committed (``.crm/`` is
@@ -59,7 +62,7 @@ MAGIC = b"crm-index\x00\x04\n"
 RACY_NS = 2_000_000_000       # without a clock file: files changed this close to a stat are read again
 PARALLEL_STAT_MIN = 20_000    # fewer files than this are stat'ed in this process
 PARALLEL_PARSE_MIN = 2000     # fewer stale files than this are parsed in this process
-COMPACT_MIN = 2000            # rows no longer used that are kept before the index is written afresh
+COMPACT_MIN = 2000            # rows no longer used that are kept (or a tenth) before a fresh write
 NO_KEY = (-1, -1, -1)         # a listed name that is not a record file
 RACY_KEY = (-2, -2, -2)       # a record file changed too recently to trust: matches no stat
 ROWS_PER_PIECE = 20_000       # records per pickle in the index
@@ -754,7 +757,7 @@ class Index:
         there is no index, every record is written afresh."""
         live = sum(1 for r in rows if r >= 0)
         dead = header["rows"] - live if header is not None else 0
-        fresh = header is None or dead > max(COMPACT_MIN, (live + len(extra)) // 5)
+        fresh = header is None or dead > max(COMPACT_MIN, (live + len(extra)) // 10)
         if fresh:
             shapes, shape_of = [], array("H")
             old_problems: dict = {}
