@@ -769,44 +769,28 @@ class Index:
         if fresh and live:
             old_shapes, old_shape_of, old_values = reader("records")
             old_refs = reader("refs")
+            old_problems_all = header["problems"]
         shape_index = {shape: i for i, shape in enumerate(shapes)}
         values: list = []           # of the rows written now
         refs: list = []
         problems: dict = {}
-        new_rows: list = []
-        listed = array("q")         # the keys of the whole listing (NO_KEY: no record file)
-        rowmap = array("q")
-        j = 0
-        for i in range(0, len(raw_keys), 3):
-            if raw_keys[i] == -1 and raw_keys[i + 1] == -1:
-                listed.extend(NO_KEY)
-                rowmap.append(-1)
-                continue
-            path, r = paths[j], rows[j]
-            j += 1
-            if r >= 0 and not fresh:  # kept where it is
-                listed.extend(raw_keys[i:i + 3])
-                rowmap.append(r)
-                new_rows.append(r)
-                if r in old_problems:
-                    problems[r] = old_problems[r]
-                continue
-            if r >= 0:
-                shape, vals, ref = old_shapes[old_shape_of[r]], old_values[r], old_refs[r]
-                probs = header["problems"].get(r)
-                listed.extend(raw_keys[i:i + 3])
+
+        def put(entry) -> int:
+            """The row of a new entry (key, record or None, problems); -1 when
+            the folder is too irregular to index (65,535 key orders)."""
+            _, rec, probs = entry
+            if rec is None:
+                shape, vals, ref = (), None, (None, None)
             else:
-                key, rec, probs = extra[path]
-                listed.extend(key)
-                if rec is None:
-                    shape, vals, ref = (), None, (None, None)
-                else:
-                    shape, vals = tuple(rec), tuple(rec.values())
-                    ref = (rec.get("client"), rec.get("deal"))
+                shape, vals = tuple(rec), tuple(rec.values())
+                ref = (rec.get("client"), rec.get("deal"))
+            return put_row(shape, vals, ref, probs)
+
+        def put_row(shape, vals, ref, probs) -> int:
             s = shape_index.get(shape)
             if s is None:
                 if len(shapes) >= 65535:
-                    return  # a folder this irregular is read without an index
+                    return -1
                 s = shape_index[shape] = len(shapes)
                 shapes.append(shape)
             row = total + len(values)
@@ -815,10 +799,58 @@ class Index:
             refs.append(ref)
             if probs:
                 problems[row] = probs
-            rowmap.append(row)
-            new_rows.append(row)
-        ids = [path.rsplit("/", 1)[-1][:-5] for path in paths]
-        order = array("q", (new_rows[k] for k in sorted(range(len(paths)), key=ids.__getitem__)))
+            return row
+
+        old_rowmap = header["rowmap"] if header is not None else None
+        if not fresh and p.same_listing and len(rows) == len(old_rowmap) and -1 not in raw_keys \
+                and -1 not in old_rowmap:
+            # the usual case: the same record files as the index's, some
+            # changed in place; the rest of the header is the old one's
+            listed = array("q", raw_keys)
+            rowmap = array("q", rows)
+            remap: dict = {}
+            for j in [j for j, r in enumerate(rows) if r < 0]:
+                entry = extra[paths[j]]
+                row = put(entry)
+                if row < 0:
+                    return  # a folder this irregular is read without an index
+                listed[3 * j:3 * j + 3] = array("q", entry[0])
+                rowmap[j] = row
+                remap[old_rowmap[j]] = row
+            for r, probs in header["problems"].items():
+                if r not in remap:
+                    problems[r] = probs
+            order = array("q", [remap.get(r, r) for r in header["order"]])
+        else:
+            listed = array("q")     # the keys of the whole listing (NO_KEY: no record file)
+            rowmap = array("q")
+            new_rows: list = []
+            j = 0
+            for i in range(0, len(raw_keys), 3):
+                if raw_keys[i] == -1 and raw_keys[i + 1] == -1:
+                    listed.extend(NO_KEY)
+                    rowmap.append(-1)
+                    continue
+                path, r = paths[j], rows[j]
+                j += 1
+                if r >= 0 and not fresh:  # kept where it is
+                    listed.extend(raw_keys[i:i + 3])
+                    row = r
+                    if r in old_problems:
+                        problems[r] = old_problems[r]
+                elif r >= 0:
+                    listed.extend(raw_keys[i:i + 3])
+                    row = put_row(old_shapes[old_shape_of[r]], old_values[r], old_refs[r],
+                                  old_problems_all.get(r))
+                else:
+                    listed.extend(extra[path][0])
+                    row = put(extra[path])
+                if row < 0:
+                    return  # a folder this irregular is read without an index
+                rowmap.append(row)
+                new_rows.append(row)
+            ids = [path.rsplit("/", 1)[-1][:-5] for path in paths]
+            order = array("q", (new_rows[k] for k in sorted(range(len(paths)), key=ids.__getitem__)))
         header_new = {"format": FORMAT, "config": config_key, "stamps": p.stamps,
                       "listing": [(sub, "\0".join(names)) for sub, names in p.groups],
                       "keys": listed.tobytes(), "rowmap": rowmap, "rows": total + len(values),

@@ -344,3 +344,25 @@ def test_kill_9_while_the_index_is_built_or_patched_leaves_it_usable(tmp_path):
         proc.wait()
         for kind in ("client", "deal", "activity"):
             assert _load(root, kind) == _direct(root, kind), f"round {i}, {kind}"
+
+
+def test_in_place_edits_keep_the_listing_and_the_order(tmp_path):
+    """Edits in place (the same files): the new rows take the old rows'
+    places in the listing and in the id order; problems move with them."""
+    root = _folder(tmp_path)
+    _load(root, "deal")
+    first = _generation(root, "deal")
+    files = sorted((root / "deals").glob("*.yaml"))
+    files[0].write_text(files[0].read_text(encoding="utf-8") + "surprise: kept\n", encoding="utf-8")
+    _age(files[0])
+    files[1].write_text("title: [\n", encoding="utf-8")   # broken now
+    _age(files[1])
+    for _ in range(2):
+        assert _load(root, "deal") == _direct(root, "deal")
+    second = _generation(root, "deal")
+    assert second["rows"] == first["rows"] + 2
+    assert second["listing"] == first["listing"] and len(second["order"]) == len(first["order"])
+    assert len(second["problems"]) == len(first["problems"]) + 2   # a warning and an error
+    files[1].write_text("title: Fixed\nclient: nobody\n", encoding="utf-8")
+    _age(files[1])
+    assert _load(root, "deal") == _direct(root, "deal")
