@@ -270,20 +270,12 @@ class DealFacts:
     @property
     def owner(self) -> str | None:
         """The deal's own ``owner``, else its client's."""
-        owner = self.deal.get("owner")
-        if owner is None:
-            client = self.client
-            owner = client.get("owner") if client else None
-        return owner
+        return deal_owner(self.deal, self.client)
 
     @property
     def source(self) -> str | None:
         """The deal's own ``source``, else its client's."""
-        source = self.deal.get("source")
-        if source is None:
-            client = self.client
-            source = client.get("source") if client else None
-        return source
+        return deal_source(self.deal, self.client)
 
     @property
     def tags(self) -> list[str]:
