@@ -22,13 +22,19 @@ How a command that reads many records goes (figures in docs/performance.md):
    which stats every file too, took longer than this.
 3. Meanwhile this process loads the index as if it were current: records
    are stored as tuples of values grouped by key order ("shapes"), so a
-   record is one ``dict(zip(shape, values))``, taken in id order.
+   record is one ``dict(zip(shape, values))``, taken in id order.  The same
+   rows are stored field by field too: a command that walks every activity
+   for a few fields (``remind``, ``report managers``) loads those columns
+   only, and builds no dict per record.  A command may also work its answer
+   out meanwhile, on the index as it is (``Store.answer``): the stat decides
+   whether it stands or is worked out again.
 4. When the stat processes report no change, that is the answer.  Otherwise
    the rows that changed are dropped and the new records put in, and a new
    generation of the index is written: unchanged rows keep their place (the
    pieces that hold them are copied as bytes), the new records go in new
-   pieces after them; when the rows no longer used pass a tenth of the
-   others (they are still unpickled), the index is written afresh.
+   pieces after them (the rows no longer used are listed in the header);
+   when those pass a tenth of the others (they are still unpickled), the
+   index is written afresh.
 
 A file or folder whose mtime is not before the file system's clock, read
 from ``.crm/clock`` as it is touched before anything is listed, may change
@@ -57,7 +63,7 @@ from pathlib import Path
 
 from crmcli.store import _by_id, _by_place, valid_records
 
-FORMAT = 9
+FORMAT = 11
 MAGIC = b"crm-index\x00\x04\n"
 RACY_NS = 2_000_000_000       # without a clock file: files changed this close to a stat are read again
 PARALLEL_STAT_MIN = 20_000    # fewer files than this are stat'ed in this process
@@ -366,7 +372,7 @@ class _Plan:
     """One type's index and listing, before its files are stat'ed."""
 
     __slots__ = ("kind", "top", "header", "reader", "groups", "stamps", "same_listing",
-                 "horizon", "loaded")
+                 "horizon", "loaded", "fields")
 
 
 def _records(state: _State, tags: list | None = None):
@@ -431,6 +437,85 @@ def _patch(loaded, rows, extra):
     return recs, probs
 
 
+def _drop(col: list, drop) -> None:
+    """Take the items at the positions ``drop`` (in descending order) out of
+    ``col``, each replaced by the last item: the order of columns is not
+    kept, so this costs one move per item dropped, not a copy of the list."""
+    for r in drop:
+        last = col.pop()
+        if r < len(col):
+            col[r] = last
+
+
+def _columns(state: _State, fields, tags: list | None = None):
+    """(Columns, error problems) of a state: like ``_records``, the fields
+    of the records that read without an error, as columns (in no defined
+    order), and the errors of the others.  The index's columns hold every
+    row ever written to it: the rows no longer used (``header["dead"]``, or
+    not in ``state.rows``) and those of files with errors are dropped.
+    With ``tags``, what ``_patch_columns`` needs to drop more."""
+    from crmcli.records import Columns
+    names = ("id",) + tuple(f for f in fields if f != "id")
+    header = state.header
+    cols: dict = {name: [] for name in names}
+    problems: list = []
+    prob_rows: list = []
+    n, drop = 0, []
+    if header is not None and (state.clean or any(r >= 0 for r in state.rows)):
+        n = header["rows"]
+        shapes, shape_of = header["shapes"], header["shape_of"]
+        if state.clean:
+            gone = set(header["dead"])
+        else:  # the rows of the files as they are now, and no other
+            gone = set(range(n)).difference(state.rows)
+        for r, probs in header["problems"].items():
+            if r not in gone:
+                errors = [p for p in probs if p.severity == "error"]
+                if errors:
+                    problems.extend(errors)
+                    prob_rows.extend([r] * len(errors))
+                    gone.add(r)
+        if () in shapes:  # files that did not read (they have errors too)
+            empty = shapes.index(())
+            gone.update(r for r, s in enumerate(shape_of) if s == empty)
+        drop = sorted(gone, reverse=True)
+        for name in names:
+            col = cols[name] = state.blob_reader.column(name)
+            _drop(col, drop)
+    if tags is not None:
+        tags.extend(((n, drop), prob_rows))
+    else:
+        more_recs, more_probs = valid_records((rec, ps) for _, rec, ps in state.extra.values())
+        for name in names:
+            cols[name].extend([rec.get(name) for rec in more_recs])
+        problems.extend(more_probs)
+    problems.sort(key=_by_place)
+    return Columns(cols, len(cols["id"])), problems
+
+
+def _patch_columns(loaded, rows, extra):
+    """``_patch`` for what was loaded as columns (changed in place)."""
+    from crmcli.records import Columns
+    cols, probs, (n, drop), prob_rows, live = loaded
+    cols = cols.cols
+    gone = set(live).difference(rows)
+    if gone:  # the rows not used any more: where are they in the columns?
+        where = list(range(n))
+        _drop(where, drop)
+        at = sorted((i for i, r in enumerate(where) if r in gone), reverse=True)
+        for col in cols.values():
+            _drop(col, at)
+        probs = [p for p, r in zip(probs, prob_rows) if r not in gone]
+    else:
+        probs = list(probs)
+    more_recs, more_probs = valid_records((rec, ps) for _, rec, ps in extra.values())
+    for name, col in cols.items():
+        col.extend([rec.get(name) for rec in more_recs])
+    probs.extend(more_probs)
+    probs.sort(key=_by_place)
+    return Columns(cols, len(cols["id"])), probs
+
+
 class _Lazy:
     """A list worked out when first used (the paths or rows of a state that
     only ``entries`` and ``related`` walk)."""
@@ -453,16 +538,32 @@ class _Lazy:
 
 
 class _Blobs:
-    """Reads the pickled pieces of an index file (kept whole in memory)."""
+    """Reads the pickled pieces of an index file as they are asked for (a
+    command that reads a few columns reads only those).  The file stays
+    open: a newer index replaces it by a rename, never in place."""
 
-    def __init__(self, header: dict, data: bytes):
-        self.header, self.data, self.cache = header, data, {}
+    def __init__(self, header: dict, fh):
+        self.header, self.fh, self.cache = header, fh, {}
+
+    def read(self, off: int, length: int) -> bytes:
+        return _pread(self.fh.fileno(), off, length)
+
+    def column(self, name: str) -> list:
+        """One field's value in every row of the index (None where the
+        record has no such field, or there is no record): a new list."""
+        col: list = []
+        for n, places in self.header["cols"]:
+            place = places.get(name)
+            if place is None:
+                col.extend([None] * n)
+            else:
+                col.extend(pickle.loads(self.read(*place)))
+        return col
 
     def _concat(self, places) -> list:
         out: list = []
-        view = memoryview(self.data)
         for off, length in places:
-            out.extend(pickle.loads(view[off:off + length]))
+            out.extend(pickle.loads(self.read(off, length)))
         return out
 
     def __call__(self, name):
@@ -486,6 +587,7 @@ class Index:
     def __init__(self, store):
         self.store = store
         self.dir = store.root / ".crm"
+        # guessed: see load_many
 
     def _file(self, kind: str) -> Path:
         return self.dir / f"index-{kind}.bin"
@@ -500,13 +602,29 @@ class Index:
         that read without an error, sorted by id, and the errors of the others."""
         return self.load_many([kind])[kind]
 
-    def load_many(self, kinds) -> dict:
+    def load_many(self, kinds, columns=None, guess=None) -> dict:
         """{kind: (records, problems)} of several kinds at once: the stat
         calls of all of them run in other processes while this one loads
-        the index, taking it to be current until they say otherwise."""
+        the index, taking it to be current until they say otherwise.  The
+        kinds in ``columns`` ({kind: fields}) come as (Columns, problems).
+
+        ``guess``, a function of such a dict without side effects, is
+        called meanwhile on the index as it is; when every file proves
+        unchanged its result is ``self.guessed`` (else that stays unset):
+        a command's answer worked out while the files are checked."""
+        columns = columns or {}
         with _no_gc():
-            states = self._states(kinds, preload=True)
-            out = {kind: state.records or _records(state) for kind, state in zip(kinds, states)}
+            states = self._states(kinds, preload=True, columns=columns, guess=guess)
+            if not all(state.clean for state in states):
+                self.__dict__.pop("guessed", None)
+            out = {}
+            for kind, state in zip(kinds, states):
+                if state.records is not None:
+                    out[kind] = state.records
+                elif kind in columns:
+                    out[kind] = _columns(state, columns[kind])
+                else:
+                    out[kind] = _records(state)
         import crmcli
         if crmcli.KEEP_ALIVE is not None:
             crmcli.KEEP_ALIVE.append(out)
@@ -597,6 +715,7 @@ class Index:
         p.header, p.reader = self._read_header(kind, config_key)
         p.horizon = horizon
         p.loaded = None
+        p.fields = None
         header = p.header
         if header is not None and _stamps_hold(p.top, header["stamps"]):
             # no folder changed: the same names as when the index was written
@@ -609,7 +728,12 @@ class Index:
                 [(sub, "\0".join(names)) for sub, names in p.groups] == header["listing"]
         return p
 
-    def _states(self, kinds, preload: bool = False) -> list[_State]:
+    def _states(self, kinds, preload: bool = False, columns=None, guess=None) -> list[_State]:
+        """The state of each kind's files.  With ``preload``, the index is
+        loaded while the stat runs (``_State.records``); with ``guess`` too,
+        ``guess({kind: (records, problems)})`` is called on what was loaded
+        before the stat is waited for (when every kind has an index and the
+        same names), its result kept in ``self.guessed``."""
         config_key = self._config_key()
         horizon = self._horizon()
         plans = [self._plan(kind, config_key, horizon) for kind in kinds]
@@ -617,10 +741,21 @@ class Index:
                          self._parse_paths(p.kind)) for p in plans])
         if preload:  # while the stat runs elsewhere: load what the index holds
             for p in plans:
+                p.fields = (columns or {}).get(p.kind)
                 if p.same_listing:
                     tags: list = []
-                    recs, probs = _records(_State(None, None, {}, p.header, p.reader, clean=True), tags)
+                    clean = _State(None, None, {}, p.header, p.reader, clean=True)
+                    if p.fields is None:
+                        recs, probs = _records(clean, tags)
+                    else:
+                        recs, probs = _columns(clean, p.fields, tags)
                     p.loaded = (recs, probs, tags[0], tags[1], p.header["order"])
+            if guess is not None and all(p.loaded is not None for p in plans):
+                try:
+                    self.guessed = guess({p.kind: (p.loaded[0], sorted(p.loaded[1], key=_by_place))
+                                          for p in plans})
+                except Exception:  # noqa: BLE001 - worked out again on the files as they are
+                    pass
         states = []
         for p, (same, keys, parsed) in zip(plans, job.results()):
             states.append(self._state(p, same, keys, parsed, config_key))
@@ -697,7 +832,7 @@ class Index:
         self._write(kind, config_key, p, raw_keys, paths, rows, extra, header, reader)
         state = _State(paths, rows, extra, header, reader)
         if p.loaded is not None and header is not None:
-            state.records = _patch(p.loaded, rows, extra)
+            state.records = (_patch if p.fields is None else _patch_columns)(p.loaded, rows, extra)
         return state
 
     def _parse(self, kind: str, top: str, stale):
@@ -734,21 +869,23 @@ class Index:
     def _read_header(self, kind: str, config_key):
         """(header, blob reader) of the index, or (None, None)."""
         try:
-            fh = open(self._file(kind), "rb")
+            fh = open(self._file(kind), "rb", buffering=0)
         except OSError:
             return None, None
-        with fh:
-            try:
-                data = fh.read()
-                if data[:len(MAGIC)] != MAGIC:
-                    return None, None
-                where = int.from_bytes(data[len(MAGIC):len(MAGIC) + 8], "big")
-                header = pickle.loads(memoryview(data)[where:])
-                if header.get("format") != FORMAT or header.get("config") != config_key:
-                    return None, None
-            except Exception:  # noqa: BLE001 - a damaged or foreign index is rebuilt
-                return None, None
-        return header, _Blobs(header, data)
+        try:
+            start = fh.read(len(MAGIC) + 8)
+            if start[:len(MAGIC)] != MAGIC:
+                raise ValueError("not an index")
+            where = int.from_bytes(start[len(MAGIC):], "big")
+            size = os.fstat(fh.fileno()).st_size
+            header = pickle.loads(_pread(fh.fileno(), where, size - where))
+            if header.get("format") != FORMAT or header.get("config") != config_key \
+                    or header.get("end") != where:
+                raise ValueError("another index")
+        except Exception:  # noqa: BLE001 - a damaged or foreign index is rebuilt
+            fh.close()
+            return None, None
+        return header, _Blobs(header, fh)
 
     def _write(self, kind, config_key, p: _Plan, raw_keys, paths, rows, extra, header, reader) -> None:
         """A new generation of the index: the rows still used keep their
@@ -821,6 +958,8 @@ class Index:
                 if r not in remap:
                     problems[r] = probs
             order = array("q", [remap.get(r, r) for r in header["order"]])
+            dead = array("q", header["dead"])
+            dead.extend(remap)
         else:
             listed = array("q")     # the keys of the whole listing (NO_KEY: no record file)
             rowmap = array("q")
@@ -851,22 +990,31 @@ class Index:
                 new_rows.append(row)
             ids = [path.rsplit("/", 1)[-1][:-5] for path in paths]
             order = array("q", (new_rows[k] for k in sorted(range(len(paths)), key=ids.__getitem__)))
+            dead = array("q") if fresh else array("q", sorted(set(range(total)).difference(new_rows)))
         header_new = {"format": FORMAT, "config": config_key, "stamps": p.stamps,
                       "listing": [(sub, "\0".join(names)) for sub, names in p.groups],
                       "keys": listed.tobytes(), "rowmap": rowmap, "rows": total + len(values),
                       "shapes": shapes, "shape_of": shape_of, "problems": problems, "order": order,
+                      "dead": dead,
                       "pieces": [] if fresh else list(header["pieces"]),
-                      "refs": [] if fresh else list(header["refs"])}
+                      "refs": [] if fresh else list(header["refs"]),
+                      "cols": [] if fresh else list(header["cols"])}
 
         def parts():
             if not fresh:
-                yield "copy", memoryview(reader.data)[len(MAGIC) + 8:header["end"]]
+                yield "copy", reader.read(len(MAGIC) + 8, header["end"] - len(MAGIC) - 8)
             # the values in pieces, each written as it is made: the pickler's
             # memo of one piece stays small (one pickle of 100,000 records
             # peaked at 100 MB more)
             for i in range(0, len(values), ROWS_PER_PIECE):
-                yield "pieces", pickle.dumps(values[i:i + ROWS_PER_PIECE], protocol=pickle.HIGHEST_PROTOCOL)
+                piece = values[i:i + ROWS_PER_PIECE]
+                yield "pieces", pickle.dumps(piece, protocol=pickle.HIGHEST_PROTOCOL)
                 yield "refs", pickle.dumps(refs[i:i + ROWS_PER_PIECE], protocol=pickle.HIGHEST_PROTOCOL)
+                # the same rows field by field, for commands that read a few
+                # fields of every record (``Index.load_many(columns=...)``)
+                yield "cols", len(piece)
+                for name, col in _piece_columns(shapes, shape_of[total + i:total + i + len(piece)], piece):
+                    yield ("col", name), pickle.dumps(col, protocol=pickle.HIGHEST_PROTOCOL)
         self._write_file(kind, parts(), header_new)
 
     def _write_file(self, kind: str, parts, header: dict) -> None:
@@ -876,8 +1024,13 @@ class Index:
             fh.write(MAGIC + bytes(8))
             pos = len(MAGIC) + 8
             for name, blob in parts:
+                if name == "cols":  # the columns of the piece of ``blob`` rows follow
+                    header["cols"].append((blob, {}))
+                    continue
                 fh.write(blob)
-                if name != "copy":
+                if type(name) is tuple:  # ("col", field)
+                    header["cols"][-1][1][name[1]] = (pos, len(blob))
+                elif name != "copy":
                     header[name].append((pos, len(blob)))
                 pos += len(blob)
             header["end"] = pos
@@ -900,6 +1053,41 @@ class Index:
             except OSError:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
+
+
+def _pread(fd: int, off: int, length: int) -> bytes:
+    """``length`` bytes of a file at ``off``; fewer is an error."""
+    data = os.pread(fd, length, off)
+    if len(data) < length:  # a large read may come in parts
+        parts = [data]
+        got = len(data)
+        while got < length:
+            more = os.pread(fd, length - got, off + got)
+            if not more:
+                raise EOFError("the index file is shorter than its header says")
+            parts.append(more)
+            got += len(more)
+        data = b"".join(parts)
+    return data
+
+
+def _piece_columns(shapes, shape_of, values):
+    """[(field, [its value in each row, None where it has none])] of rows
+    given as values in the key order ``shapes[shape_of[i]]``."""
+    n = len(values)
+    cols: dict = {}
+    by_shape: dict = {}
+    for i, (s, vals) in enumerate(zip(shape_of, values)):
+        if vals is not None:
+            by_shape.setdefault(s, []).append(i)
+    for s, rows in by_shape.items():
+        for pos, name in enumerate(shapes[s]):
+            col = cols.get(name)
+            if col is None:
+                col = cols[name] = [None] * n
+            for i in rows:
+                col[i] = values[i][pos]
+    return list(cols.items())
 
 
 def _shared(value, memo: dict):

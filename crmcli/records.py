@@ -19,10 +19,43 @@ class Dataset:
     activities: list[dict] = field(default_factory=list)
     stakeholders: list[dict] = field(default_factory=list)
     competitors: list[dict] = field(default_factory=list)
+    # the types loaded as columns instead (``Store.load_all(columns=...)``)
+    columns: dict = field(default_factory=dict)
 
     def of(self, kind: str) -> list[dict]:
         from crmcli.schema import FOLDERS
         return getattr(self, FOLDERS[kind])
+
+    def columns_of(self, kind: str, fields) -> "Columns":
+        """The records of ``kind`` as columns: those loaded so, or made from
+        the records."""
+        cols = self.columns.get(kind)
+        return cols if cols is not None else Columns.of_records(self.of(kind), fields)
+
+
+class Columns:
+    """Records of one type as columns: ``cols[name][i]`` is the value of
+    field ``name`` in the i-th record (None where the record has no such
+    field), ``cols["id"]`` the ids.  Commands that walk every activity read
+    them so: taking a few fields of a million records from the index builds
+    no dict per record.  The order of the records is not defined."""
+
+    __slots__ = ("cols", "n")
+
+    def __init__(self, cols: dict, n: int):
+        self.cols, self.n = cols, n
+
+    @classmethod
+    def of_records(cls, records, fields) -> "Columns":
+        names = ("id",) + tuple(f for f in fields if f != "id")
+        return cls({name: [r.get(name) for r in records] for name in names}, len(records))
+
+    def __getitem__(self, name: str) -> list:
+        col = self.cols.get(name)
+        return col if col is not None else [None] * self.n
+
+    def __len__(self) -> int:
+        return self.n
 
 
 def type_record(kind: str, rid: str, raw: dict, lines: dict, cfg: Config,

@@ -20,6 +20,8 @@ from crmcli.query import client_status, won_dates
 
 KINDS = ("task", "follow_up", "no_contact", "stuck_deal", "stakeholder_action", "target_date", "birthday")
 FIELDS = ("kind", "due", "overdue_days", "owner", "record", "client", "text")
+# what the rules read of each activity (``Store.load_all(columns=...)``)
+ACTIVITY_FIELDS = ("status", "date", "client", "deal", "stakeholder", "owner", "comment", "type", "next")
 _GROUP = {"customer": "customers", "former": "former customers", "prospect": "prospects"}
 
 
@@ -75,45 +77,51 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None) -
                       "owner": who, "record": record, "client": client, "text": text})
 
     # --- activities: tasks, and each client's last contact --------------------
-    last_done: dict[str, tuple[date, dict]] = {}   # client id -> (day, its latest done activity)
-    for a in data.activities:
-        status = a.get("status") or "done"
-        if status != "planned" and status != "done":
+    acts = data.columns_of("activity", ACTIVITY_FIELDS)
+    a_id, a_date, a_client, a_sh, a_next, a_type, a_comment, a_owner = (
+        acts[f] for f in ("id", "date", "client", "stakeholder", "next", "type", "comment", "owner"))
+    last_done: dict[str, tuple[date, int]] = {}   # client id -> (day, its latest done activity)
+    for i, (status, when, cid, did) in enumerate(zip(acts["status"], a_date, a_client, acts["deal"])):
+        if status is None:
+            status = "done"
+        elif status != "planned" and status != "done":
             continue
-        day = _day(a.get("date"))
-        if day is None:
-            continue
-        cid = a.get("client")
-        if cid is None and a.get("deal") in deals:
-            cid = deals[a["deal"]].get("client")
+        if type(when) is date:
+            day = when
+        else:
+            day = _day(when)
+            if day is None:
+                continue
+        if cid is None and did in deals:
+            cid = deals[did].get("client")
         if status == "planned":
             if day > horizon:
                 continue
-            sh = stakeholders.get(a.get("stakeholder"))
-            deal = deals.get(a.get("deal"))
+            sh = stakeholders.get(a_sh[i])
+            deal = deals.get(did)
             if cid is None and sh is not None:
                 cid = sh.get("client")
-            who = (a.get("owner") or (deal or {}).get("owner") or (sh or {}).get("owner")
+            who = (a_owner[i] or (deal or {}).get("owner") or (sh or {}).get("owner")
                    or client_owner(cid))
-            if a.get("client") is None and sh is not None:
+            if a_client[i] is None and sh is not None:
                 name = one_line(sh.get("name")) or sh["id"]
             elif cid is not None:
                 name = client_name(cid)
             else:
-                name = a["id"]
-            what = one_line(a.get("comment"))
-            kind_word = a.get("type") or "task"
+                name = a_id[i]
+            what = one_line(a_comment[i])
+            kind_word = a_type[i] or "task"
             if not what:
                 what = kind_word
             elif kind_word != "task":
                 what = f"{kind_word}: {what}"
-            add("task", day, who, a["id"], cid, f"{name}: {what}")
+            add("task", day, who, a_id[i], cid, f"{name}: {what}")
         elif cid is not None and day <= today:
             prev = last_done.get(cid)
             # the latest by date, then time (a date alone before its times), then id
-            if prev is None or day > prev[0] or (day == prev[0] and (_when(a["date"]), a["id"])
-                                                 > (_when(prev[1]["date"]), prev[1]["id"])):
-                last_done[cid] = (day, a)
+            if prev is None or day > prev[0] or (day == prev[0] and (_when(when), a_id[i])
+                                                 > (_when(a_date[prev[1]]), a_id[prev[1]])):
+                last_done[cid] = (day, i)
 
     # --- follow-ups and contact cadence, per client ---------------------------
     won = won_dates(data.deals, cfg.won_stage)
@@ -121,13 +129,13 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None) -
         last = last_done.get(cid)
         if last is not None:
             since, last = last
-            due = _day(last.get("next"))
+            due = _day(a_next[last])
             if due is not None and due <= horizon:
-                what = f"follow up on the {last.get('type') or 'contact'} of {since.isoformat()}"
-                comment = one_line(last.get("comment"))
+                what = f"follow up on the {a_type[last] or 'contact'} of {since.isoformat()}"
+                comment = one_line(a_comment[last])
                 if comment:
                     what += f" ({comment})"
-                add("follow_up", due, last.get("owner") or c.get("owner"), last["id"], cid,
+                add("follow_up", due, a_owner[last] or c.get("owner"), a_id[last], cid,
                     f"{client_name(cid)}: {what}")
         else:
             since = _day(c.get("created"))

@@ -67,6 +67,19 @@ def valid_records(read) -> tuple[list[dict], list[Problem]]:
     return records, problems
 
 
+def _dataset(kinds, columns, loaded) -> tuple[Dataset, list[Problem]]:
+    """(Dataset, problems) of {kind: (records or Columns, problems)}."""
+    data, problems = Dataset(), []
+    for kind in kinds:
+        recs, probs = loaded[kind]
+        if kind in columns:
+            data.columns[kind] = recs
+        else:
+            data.of(kind).extend(recs)
+        problems.extend(probs)
+    return data, problems
+
+
 def _by_place(problem) -> tuple:
     return (problem.path, problem.line or 0)
 
@@ -346,19 +359,39 @@ class Store:
     def load_direct(self, kind: str) -> tuple[list[dict], list[Problem]]:
         return valid_records(self.read_file(kind, rid, path)[::2] for rid, path in self.iter_files(kind))
 
-    def load_all(self, kinds=KINDS) -> tuple[Dataset, list[Problem]]:
-        """The records of ``kinds`` (default: all); the other lists stay empty."""
-        data, problems = Dataset(), []
+    def load_all(self, kinds=KINDS, columns=None) -> tuple[Dataset, list[Problem]]:
+        """The records of ``kinds`` (default: all); the other lists stay empty.
+        The kinds in ``columns`` ({kind: fields}) are loaded as ``Columns``
+        of those fields (``data.columns[kind]``) instead of records."""
+        columns = columns or {}
         if not os.environ.get("CRM_NO_INDEX"):
             from crmcli.cache import Index
-            loaded = Index(self).load_many(list(kinds))
-        else:
-            loaded = {kind: self.load_direct(kind) for kind in kinds}
-        for kind in kinds:
+            return _dataset(kinds, columns, Index(self).load_many(list(kinds), columns))
+        return _dataset(kinds, columns, self._load_direct(kinds, columns))
+
+    def answer(self, kinds, work, columns=None):
+        """``work(data, problems)`` of the records of ``kinds`` (as
+        ``load_all`` gives them).  Through the index it is worked out while
+        the files are checked, on the index as it is, and again only when a
+        file proves changed; so ``work`` must have no side effects."""
+        columns = columns or {}
+        if os.environ.get("CRM_NO_INDEX"):
+            return work(*_dataset(kinds, columns, self._load_direct(kinds, columns)))
+        from crmcli.cache import Index
+        index = Index(self)
+        loaded = index.load_many(list(kinds), columns,
+                                 guess=lambda loaded: work(*_dataset(kinds, columns, loaded)))
+        if "guessed" in index.__dict__:
+            return index.guessed
+        return work(*_dataset(kinds, columns, loaded))
+
+    def _load_direct(self, kinds, columns) -> dict:
+        from crmcli.records import Columns
+        loaded = {kind: self.load_direct(kind) for kind in kinds}
+        for kind, fields in columns.items():
             recs, probs = loaded[kind]
-            data.of(kind).extend(recs)
-            problems.extend(probs)
-        return data, problems
+            loaded[kind] = (Columns.of_records(recs, fields), probs)
+        return loaded
 
     # ------------------------------------------------------------ lookup
     def resolve(self, kind: str, ref: str) -> str:

@@ -5,6 +5,8 @@ import os
 import shutil
 import time
 
+import pytest
+
 from crmcli.cache import Index
 from crmcli.store import Store
 from tests.conftest import EXAMPLE
@@ -366,3 +368,102 @@ def test_in_place_edits_keep_the_listing_and_the_order(tmp_path):
     files[1].write_text("title: Fixed\nclient: nobody\n", encoding="utf-8")
     _age(files[1])
     assert _load(root, "deal") == _direct(root, "deal")
+
+
+# --- columns: a few fields of every record, without a dict per record --------
+
+FIELDS = ("status", "date", "client", "deal", "comment", "next", "missing_field")
+
+
+def _columns(root, kind="activity", fields=FIELDS):
+    """The index's columns as sorted rows (their order is not defined)."""
+    cols, problems = Index(Store(root)).load_many([kind], {kind: fields})[kind]
+    names = ("id",) + fields
+    assert all(len(cols[name]) == len(cols) for name in names)
+    return sorted(zip(*(cols[name] for name in names))), problems
+
+
+def _columns_direct(root, kind="activity", fields=FIELDS):
+    recs, problems = _direct(root, kind)
+    return sorted(tuple(r.get(name) for name in ("id",) + fields) for r in recs), problems
+
+
+def test_columns_agree_with_the_files_through_every_kind_of_change(tmp_path, monkeypatch):
+    import crmcli.cache as cache
+    root = _folder(tmp_path)
+    assert _columns(root) == _columns_direct(root)            # cold
+    assert _columns(root) == _columns_direct(root)            # warm
+    files = sorted((root / "activities").rglob("*.yaml"))
+    # in place: the loaded columns are patched (rows dropped, new ones added)
+    for p in files[:3]:
+        _edit(p, "comment: ", "comment: EDITED ")
+    files[3].write_text("date: [\n", encoding="utf-8")       # broken
+    _age(files[3])
+    for _ in range(2):  # the new generation has unused rows; then it is clean
+        cols, problems = _columns(root)
+        assert (cols, problems) == _columns_direct(root)
+        assert sum("EDITED" in (row[5] or "") for row in cols) == 3
+        assert [p.path for p in problems if p.severity == "error"] == [f"activities/{files[3].relative_to(root / 'activities')}"]
+    assert len(_generation(root, "activity")["dead"]) == 4
+    # the names change: a removal, a new file in a new subfolder, a fixed file
+    files[4].unlink()
+    (root / "activities" / "2031").mkdir()
+    (root / "activities" / "2031" / "later.yaml").write_text(files[5].read_text(encoding="utf-8"),
+                                                             encoding="utf-8")
+    _age(root / "activities" / "2031" / "later.yaml")
+    files[3].write_text("type: call\ndate: 2026-01-02\nclient: nobody\n", encoding="utf-8")
+    _age(files[3])
+    assert _columns(root) == _columns_direct(root)
+    assert _columns(root) == _columns_direct(root)
+    # written afresh past COMPACT_MIN unused rows: no unused row left
+    monkeypatch.setattr(cache, "COMPACT_MIN", 3)
+    for p in files[6:100]:
+        _edit(p, "comment: ", "comment: MORE ")
+    assert _columns(root) == _columns_direct(root)
+    assert len(_generation(root, "activity")["dead"]) == 0
+    assert _columns(root) == _columns_direct(root)
+
+
+def test_columns_with_the_stat_in_other_processes(tmp_path, monkeypatch):
+    monkeypatch.setenv("CRM_PARALLEL_STAT_MIN", "1")
+    root = _folder(tmp_path)
+    assert _columns(root) == _columns_direct(root)
+    files = sorted((root / "activities").rglob("*.yaml"))
+    _edit(files[0], "comment: ", "comment: EDITED ")
+    assert _columns(root) == _columns_direct(root)
+    assert _columns(root, "deal", ("stage", "amount")) == _columns_direct(root, "deal", ("stage", "amount"))
+
+
+def test_an_answer_worked_out_on_the_index_is_kept_only_when_no_file_changed(tmp_path, monkeypatch):
+    """Store.answer works the answer out on the index while the files are
+    checked; a change found by the check means it is worked out again."""
+    monkeypatch.setenv("CRM_PARALLEL_STAT_MIN", "1")
+    root = _folder(tmp_path)
+    seen = []
+
+    def work(data, problems):
+        cols = data.columns["activity"]
+        comments = sorted(c for c in cols["comment"] if c)
+        seen.append(comments)
+        return comments, len(data.clients)
+
+    kinds, columns = ("client", "activity"), {"activity": ("comment",)}
+    Store(root).answer(kinds, work, columns)            # cold: no index to guess from
+    seen.clear()
+    first = Store(root).answer(kinds, work, columns)
+    assert len(seen) == 1                               # warm: once, on the index as it was
+    files = sorted((root / "activities").rglob("*.yaml"))
+    _edit(files[0], "comment: ", "comment: ZZZ-EDITED ")
+    seen.clear()
+    second = Store(root).answer(kinds, work, columns)
+    assert len(seen) == 2                               # the guess, then the files as they are
+    assert any("ZZZ-EDITED" in c for c in second[0]) and second != first
+    assert first[1] == second[1] == len(_direct(root, "client")[0])
+    # a guess that fails is worked out again (and fails again on the files)
+    def failing(data, problems):
+        seen.append("failed")
+        raise ValueError("no")
+    seen.clear()
+    with pytest.raises(ValueError):
+        Store(root).answer(kinds, failing, columns)
+    assert seen == ["failed", "failed"]

@@ -25,7 +25,7 @@ def remind(
     deals, stakeholder actions and goals, birthdays.  Prints nothing when
     nothing is due (cron then sends no mail)."""
     from crmcli.errors import CrmError
-    from crmcli.reminders import KINDS, due_items
+    from crmcli.reminders import ACTIVITY_FIELDS, KINDS, due_items
     common.check_format(fmt, FORMATS)
     for k in kind or []:
         if k not in KINDS:
@@ -35,32 +35,42 @@ def remind(
         raise UsageError("--mail sends plain-text lists; leave out --format")
     st = common.store()
     common.check_owner(owner)
-    data, problems = st.load_all(("client", "deal", "activity", "stakeholder"))
     today = common.today()
-    items = due_items(data, st.config, today, days, owner)
-    if kind:
-        items = [i for i in items if i["kind"] in kind]
-    failed = mail_lists(st.config, items, today) if mail else print_items(st.config, items, fmt, today)
+    cfg = st.config
+
+    def work(data, problems):  # no side effects: see Store.answer
+        items = due_items(data, cfg, today, days, owner)
+        if kind:
+            items = [i for i in items if i["kind"] in kind]
+        return items, None if mail else render_items(cfg, items, fmt, today), problems
+
+    items, text, problems = st.answer(("client", "deal", "activity", "stakeholder"), work,
+                                      columns={"activity": ACTIVITY_FIELDS})
+    failed = False
+    if mail:
+        failed = mail_lists(cfg, items, today)
+    elif text is not None:  # nothing due: not a byte, so cron sends no mail
+        common.out(text)
     bad_files = common.warn_problems(problems)
     if failed or bad_files or exit_code and any(i["overdue_days"] > 0 for i in items):
         raise typer.Exit(1)
 
 
-def print_items(cfg, items: list[dict], fmt: str, today) -> bool:
+def render_items(cfg, items: list[dict], fmt: str, today) -> str | None:
+    """The text to print, or None when nothing is due and the format is a
+    table or CSV (not a byte then, so cron sends no mail)."""
     from crmcli import reminders, render
     if fmt == "json":
-        common.out(render.to_json(items))
-    elif fmt == "ics":
-        common.out(reminders.to_ics(items, cfg.name, today, cfg.owners).decode("utf-8"))
-    elif not items:
-        return False  # nothing due: not a byte, so cron sends no mail
-    elif fmt == "csv":
+        return render.to_json(items)
+    if fmt == "ics":
+        return reminders.to_ics(items, cfg.name, today, cfg.owners).decode("utf-8")
+    if not items:
+        return None
+    if fmt == "csv":
         headers, rows = reminders.csv_rows(items)
         rows = [[render.csv_cell(c, spreadsheet=True) if isinstance(c, str) else c for c in r] for r in rows]
-        common.out(render.to_csv(headers, rows))
-    else:
-        common.out(render.table(*reminders.table_rows(items)))
-    return False
+        return render.to_csv(headers, rows)
+    return render.table(*reminders.table_rows(items))
 
 
 def mail_lists(cfg, items: list[dict], today) -> bool:
