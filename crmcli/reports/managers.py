@@ -11,6 +11,10 @@ from crmcli.reports.common import (
     ratio, rows_csv, total,
 )
 
+# what the report reads of each activity (it reads them as columns)
+ACTIVITY_FIELDS = ("status", "owner", "date", "client", "deal")
+AS_COLUMNS = {"activity": ACTIVITY_FIELDS}
+
 COLUMNS = ("owner", "name", "manager", "team", "activities_done", "tasks_overdue", "open",
            "won", "lost", "win_rate", "revenue", "cycle_days")
 
@@ -42,10 +46,11 @@ def team_of(owner: str, cfg: Config) -> list[str]:
     return sorted(seen)
 
 
-def activity_client(activity: dict, clients: dict, deals: dict) -> dict | None:
-    client = clients.get(activity.get("client"))
-    if client is None and activity.get("deal") in deals:
-        client = clients.get(deals[activity["deal"]].get("client"))
+def activity_client(client_id, deal_id, clients: dict, deals: dict) -> dict | None:
+    """The client of an activity: its own, or its deal's."""
+    client = clients.get(client_id)
+    if client is None and deal_id in deals:
+        client = clients.get(deals[deal_id].get("client"))
     return client
 
 
@@ -71,25 +76,33 @@ def managers_report(data: Dataset, cfg: Config, spec: ManagersSpec) -> dict:
 
     client_filters = Filters(None, spec.source, spec.tag)
     windowed = spec.date_from is not None or spec.date_to is not None
-    for a in data.activities:
-        status = a.get("status") or "done"
-        if status != "done" and status != "planned":
+    acts = data.columns_of("activity", ACTIVITY_FIELDS)
+    done: dict = {}      # owner -> activities done (in the window)
+    overdue: dict = {}   # owner -> planned activities dated before today
+    for status, owner, when, cid, did in zip(acts["status"], acts["owner"], acts["date"], acts["client"],
+                                             acts["deal"]):
+        if status is None:
+            status = "done"
+        elif status != "done" and status != "planned":
             continue
-        owner = a.get("owner")
         if not owner or client_filters.any:   # the client is needed
-            client = activity_client(a, clients, deals)
+            client = activity_client(cid, did, clients, deals)
             owner = owner or (client or {}).get("owner")
             if client_filters.any and not (client and client_filters.client(client)):
                 continue
         if spec.owner is not None and owner != spec.owner:
             continue
         if status == "done":
-            if not windowed or in_window(as_date(a.get("date")), spec.date_from, spec.date_to):
-                row(owner)["activities_done"] += 1
+            if not windowed or in_window(as_date(when), spec.date_from, spec.date_to):
+                done[owner] = done.get(owner, 0) + 1
         else:
-            day = as_date(a.get("date"))
+            day = as_date(when)
             if day is not None and day < today:
-                row(owner)["tasks_overdue"] += 1
+                overdue[owner] = overdue.get(owner, 0) + 1
+    for owner, n in done.items():
+        row(owner)["activities_done"] += n
+    for owner, n in overdue.items():
+        row(owner)["tasks_overdue"] += n
 
     for f in deal_facts(data, cfg, filters):
         if f.outcome == OPEN:
