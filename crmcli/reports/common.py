@@ -115,11 +115,15 @@ def deal_stages(deal: dict, won_stage: str | None,
     * won_on: for a deal now in the won stage, the date of its last entry into
       it, else ``closed``.  None for other deals.
     """
-    stage = deal.get("stage")
-    own_created = deal.get("created")
+    return stage_dates(deal.get("stage"), deal.get("created"), deal.get("history"), won_stage, lost_stage)
+
+
+def stage_dates(stage, own_created, history, won_stage: str | None,
+                lost_stage: str | None) -> tuple[list, date | None, date | None, date | None]:
+    """``deal_stages`` of a deal's ``stage``, ``created`` and ``history``
+    (for a report that reads deals as columns)."""
     if own_created is not None and type(own_created) is not date:
         own_created = as_date(own_created)
-    history = deal.get("history")
     closed = won_on = None
     if history:
         entries = []
@@ -191,12 +195,15 @@ def as_decimal(value) -> Decimal:
 
 def deal_amount(deal: dict) -> Decimal | None:
     """``amount``, or quantity × unit_price, in the deal's own currency."""
-    amount = deal.get("amount")
+    return amount_of(deal.get("amount"), deal.get("quantity"), deal.get("unit_price"))
+
+
+def amount_of(amount, qty, price) -> Decimal | None:
+    """``deal_amount`` of a deal's ``amount``, ``quantity`` and ``unit_price``."""
     if type(amount) is Decimal:
         return amount
     if amount is not None:
         return Decimal(amount)
-    qty, price = deal.get("quantity"), deal.get("unit_price")
     if qty is not None and price is not None:
         return as_decimal(qty) * as_decimal(price)
     return None
@@ -401,6 +408,9 @@ def known_owners(data: Dataset, cfg: Config) -> set[str]:
     for rec in (*data.clients, *data.deals, *data.activities, *data.stakeholders):
         if rec.get("owner") is not None:
             owners.add(rec["owner"])
+    for cols in data.columns.values():  # the types loaded as columns
+        owners.update(cols["owner"])
+    owners.discard(None)
     return owners
 
 

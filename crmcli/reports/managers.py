@@ -5,15 +5,19 @@ from dataclasses import dataclass
 from datetime import date
 
 from crmcli.config import Config
+from crmcli.money import RateTable
 from crmcli.reports.common import (
-    LOST, OPEN, Dataset, Filters, as_date, check_filters, clients_by_id, deal_facts, fmt_group,
-    fmt_money, fmt_num, fmt_rate, format_pairs, format_table, in_window, iso, median, money,
-    ratio, rows_csv, total,
+    Dataset, Filters, amount_of, as_date, check_filters, fmt_group, fmt_money, fmt_num, fmt_rate,
+    format_pairs, format_table, in_window, iso, median, money, ratio, rows_csv, stage_dates, total,
 )
 
-# what the report reads of each activity (it reads them as columns)
+# what the report reads of each record: it reads them as columns (at
+# 100,000 clients, building 1.4 million dicts took longer than the report)
+CLIENT_FIELDS = ("owner", "source", "tags")
+DEAL_FIELDS = ("stage", "history", "created", "owner", "client", "source", "amount", "quantity",
+               "unit_price", "currency")
 ACTIVITY_FIELDS = ("status", "owner", "date", "client", "deal")
-AS_COLUMNS = {"activity": ACTIVITY_FIELDS}
+AS_COLUMNS = {"client": CLIENT_FIELDS, "deal": DEAL_FIELDS, "activity": ACTIVITY_FIELDS}
 
 COLUMNS = ("owner", "name", "manager", "team", "activities_done", "tasks_overdue", "open",
            "won", "lost", "win_rate", "revenue", "cycle_days")
@@ -46,20 +50,25 @@ def team_of(owner: str, cfg: Config) -> list[str]:
     return sorted(seen)
 
 
-def activity_client(client_id, deal_id, clients: dict, deals: dict) -> dict | None:
-    """The client of an activity: its own, or its deal's."""
-    client = clients.get(client_id)
-    if client is None and deal_id in deals:
-        client = clients.get(deals[deal_id].get("client"))
-    return client
-
-
 def managers_report(data: Dataset, cfg: Config, spec: ManagersSpec) -> dict:
     check_filters(data, cfg, spec)
     filters = Filters(spec.owner, spec.source, spec.tag)
     today = spec.today
-    clients = clients_by_id(data)
-    deals = {d.get("id"): d for d in data.deals}
+    cols = data.columns_of("client", CLIENT_FIELDS)
+    client_owner = dict(zip(cols["id"], cols["owner"]))
+    clients: dict = {}   # by id, as records, for --owner/--source/--tag
+    if filters.any:
+        clients = {cid: {"id": cid, "owner": o, "source": s, "tags": t}
+                   for cid, o, s, t in zip(cols["id"], cols["owner"], cols["source"], cols["tags"])}
+    deals = data.columns_of("deal", DEAL_FIELDS)
+    deal_client = dict(zip(deals["id"], deals["client"]))
+
+    def activity_client(cid, did):
+        """The id of an activity's client: its own, or its deal's (None if unknown)."""
+        if cid in client_owner:
+            return cid
+        cid = deal_client.get(did)
+        return cid if cid in client_owner else None
 
     rows: dict = {}
 
@@ -86,9 +95,9 @@ def managers_report(data: Dataset, cfg: Config, spec: ManagersSpec) -> dict:
         elif status != "done" and status != "planned":
             continue
         if not owner or client_filters.any:   # the client is needed
-            client = activity_client(cid, did, clients, deals)
-            owner = owner or (client or {}).get("owner")
-            if client_filters.any and not (client and client_filters.client(client)):
+            cid = activity_client(cid, did)
+            owner = owner or client_owner.get(cid)
+            if client_filters.any and not (cid and client_filters.client(clients[cid])):
                 continue
         if spec.owner is not None and owner != spec.owner:
             continue
@@ -104,17 +113,28 @@ def managers_report(data: Dataset, cfg: Config, spec: ManagersSpec) -> dict:
     for owner, n in overdue.items():
         row(owner)["tasks_overdue"] += n
 
-    for f in deal_facts(data, cfg, filters):
-        if f.outcome == OPEN:
-            row(f.owner)["open"] += 1
-        elif not windowed or in_window(f.closed, spec.date_from, spec.date_to):
-            r = row(f.owner)
-            if f.outcome == LOST:
-                r["lost"] += 1
-            else:
-                r["won"].append(f.value(today))
-                if f.won_on is not None and f.created is not None:
-                    r["cycles"].append((f.won_on - f.created).days)
+    # the deals: as deal_facts gives them, from the columns
+    rates = RateTable(cfg.rates, cfg.currency)
+    won_stage, lost_stage = cfg.won_stage, cfg.lost_stage
+    for stage, history, created, owner, cid, source, amount, qty, price, currency in zip(
+            *(deals[f] for f in DEAL_FIELDS)):
+        if filters.any and not filters.deal({"owner": owner, "source": source}, clients.get(cid)):
+            continue
+        if owner is None:  # the deal's own owner, else its client's
+            owner = client_owner.get(cid)
+        if stage != won_stage and stage != lost_stage:
+            row(owner)["open"] += 1
+            continue
+        _, created, closed, won_on = stage_dates(stage, created, history, won_stage, lost_stage)
+        if windowed and not in_window(closed, spec.date_from, spec.date_to):
+            continue
+        r = row(owner)
+        if stage == lost_stage:
+            r["lost"] += 1
+        else:
+            r["won"].append(rates.to_base(amount_of(amount, qty, price), currency, closed or today))
+            if won_on is not None and created is not None:
+                r["cycles"].append((won_on - created).days)
 
     order = [o for o in cfg.owners if o in rows]
     order += sorted(o for o in rows if o is not None and o not in cfg.owners)
