@@ -5,6 +5,7 @@ the tool's own writes.  The stat work is forced into forked processes
 (CRM_PARALLEL_STAT_MIN) so that path is exercised on the small example."""
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -70,3 +71,16 @@ def test_the_index_answers_as_the_files_do_after_every_kind_of_change(example):
         _age(p)
     _same_answers(example, True)
     _same_answers(example, True)
+
+
+def test_an_owner_named_only_on_activities_is_known_to_report_managers(example):
+    """managers reads activities as columns; --owner still knows the owners
+    found on them (not only those of crm.yaml, clients and deals)."""
+    cid = example.ok("client", "list", "--ids").split()[0]
+    (example.root / "activities" / "ghost-call-zz01.yaml").write_text(
+        f"client: {cid}\ntype: call\nstatus: done\ndate: 2026-11-02\nowner: ghost\n", encoding="utf-8")
+    for env in (clean_env(CRM_PARALLEL_STAT_MIN="1"), clean_env(CRM_NO_INDEX="1"), clean_env()):
+        r = example("report", "managers", "--owner", "ghost", "-f", "json", env=env)
+        assert r.code == 0, r.err
+        rows = {row["owner"]: row for row in json.loads(r.out)["rows"]}
+        assert rows["ghost"]["activities_done"] == 1
