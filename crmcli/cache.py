@@ -73,6 +73,7 @@ NO_KEY = (-1, -1, -1)         # a listed name that is not a record file
 RACY_KEY = (-2, -2, -2)       # a record file changed too recently to trust: matches no stat
 ROWS_PER_PIECE = 20_000       # records per pickle in the index
 CHILD_PARSE_MAX = 20_000      # a stat process parses the changed files it finds, up to this many
+COPY_CHUNK = 8 << 20          # bytes of the old index copied at a time into a new generation
 
 
 @contextlib.contextmanager
@@ -1001,8 +1002,9 @@ class Index:
                       "cols": [] if fresh else list(header["cols"])}
 
         def parts():
-            if not fresh:
-                yield "copy", reader.read(len(MAGIC) + 8, header["end"] - len(MAGIC) - 8)
+            if not fresh:  # the old pieces as they are, a few MiB at a time
+                for off in range(len(MAGIC) + 8, header["end"], COPY_CHUNK):
+                    yield "copy", reader.read(off, min(COPY_CHUNK, header["end"] - off))
             # the values in pieces, each written as it is made: the pickler's
             # memo of one piece stays small (one pickle of 100,000 records
             # peaked at 100 MB more)
