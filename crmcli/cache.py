@@ -73,6 +73,7 @@ NO_KEY = (-1, -1, -1)         # a listed name that is not a record file
 RACY_KEY = (-2, -2, -2)       # a record file changed too recently to trust: matches no stat
 ROWS_PER_PIECE = 20_000       # records per pickle in the index
 CHILD_PARSE_MAX = 20_000      # a stat process parses the changed files it finds, up to this many
+EARLY_CHUNK = 4096            # a stat process says it found a change after at most this many files
 COPY_CHUNK = 8 << 20          # bytes of the old index copied at a time into a new generation
 
 
@@ -198,6 +199,7 @@ class _StatJob:
         self.parts = parts
         self.sizes = [sum(len(n) for _, n in part[1]) for part in parts]
         self.children = []
+        self.early = None   # a pipe: a stat process writes a byte in it when it finds a change
         total = sum(self.sizes)
         workers = min(os.cpu_count() or 1, 4)
         least = PARALLEL_STAT_MIN
@@ -206,6 +208,10 @@ class _StatJob:
         if total < least or workers < 2 or not hasattr(os, "fork"):
             return
         bounds = [total * i // workers for i in range(workers + 1)]
+        try:
+            self.early, early = os.pipe()
+        except OSError:
+            return
         for i in range(workers):
             try:
                 r, w = os.pipe()
@@ -216,7 +222,8 @@ class _StatJob:
                 code = 0
                 try:
                     os.close(r)
-                    data = pickle.dumps(self._work(bounds[i], bounds[i + 1], True),
+                    os.close(self.early)
+                    data = pickle.dumps(self._work(bounds[i], bounds[i + 1], True, early),
                                         protocol=pickle.HIGHEST_PROTOCOL)
                     view = memoryview(data)
                     while view:
@@ -226,11 +233,23 @@ class _StatJob:
                 os._exit(code)
             os.close(w)
             self.children.append((pid, r, bounds[i], bounds[i + 1]))
+        os.close(early)
+        os.set_blocking(self.early, False)
 
-    def _work(self, start: int, stop: int, parse: bool = False) -> list:
+    def changed(self) -> bool:
+        """Has a stat process found a file changed yet?  (It does not wait.)"""
+        if self.early is None:
+            return False
+        try:
+            return os.read(self.early, 1) == b"!"
+        except BlockingIOError:
+            return False
+
+    def _work(self, start: int, stop: int, parse: bool = False, early: int | None = None) -> list:
         """[(type, lo, hi, None if as in the index else keys bytes, parsed)]
         for the flattened range ``[start, stop)`` of all types; ``parsed``
-        maps the path of each changed file to (key, record, problems)."""
+        maps the path of each changed file to (key, record, problems).  The
+        first change found is told at once through the pipe ``early``."""
         out = []
         pos = 0
         for t, ((top, groups, old, parse_fn), size) in enumerate(zip(self.parts, self.sizes)):
@@ -238,7 +257,20 @@ class _StatJob:
             pos += size
             if lo >= hi:
                 continue
-            keys = _stat_range(top, groups, lo, hi)
+            if early is not None and old is None:  # new names: a change
+                os.write(early, b"!")
+                early = None
+            if early is None:
+                keys = _stat_range(top, groups, lo, hi)
+            else:  # a block at a time, to tell the first change as soon as it is seen
+                keys = array("q")
+                for a in range(lo, hi, EARLY_CHUNK):
+                    b = min(hi, a + EARLY_CHUNK)
+                    block = _stat_range(top, groups, a, b)
+                    keys.extend(block)
+                    if early is not None and block.tobytes() != old[24 * a:24 * b]:
+                        os.write(early, b"!")
+                        early = None
             raw = keys.tobytes()
             same = old is not None and old[24 * lo:24 * hi] == raw
             parsed: dict = {}
@@ -264,6 +296,9 @@ class _StatJob:
 
     def results(self) -> list[tuple[bool, array, dict]]:
         """Per type: (as in the index?, keys, files found changed and parsed)."""
+        if self.early is not None:
+            os.close(self.early)
+            self.early = None
         pieces: list = []
         covered = 0
         for pid, r, start, stop in self.children:
@@ -751,7 +786,8 @@ class Index:
                     else:
                         recs, probs = _columns(clean, p.fields, tags)
                     p.loaded = (recs, probs, tags[0], tags[1], p.header["order"])
-            if guess is not None and all(p.loaded is not None for p in plans):
+            # (not when a stat process has already found a change: it would be worked out twice)
+            if guess is not None and all(p.loaded is not None for p in plans) and not job.changed():
                 try:
                     self.guessed = guess({p.kind: (p.loaded[0], sorted(p.loaded[1], key=_by_place))
                                           for p in plans})
