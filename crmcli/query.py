@@ -9,24 +9,34 @@ from crmcli.ids import fold
 
 def won_dates(deals: list[dict], won_stage: str) -> dict[str, list[date]]:
     """Per client id, the close dates of its won deals (the last entry into won)."""
+    return won_dates_of(((d.get("stage"), d.get("client"), d.get("history"), d.get("created")) for d in deals),
+                        won_stage)
+
+
+def won_dates_of(deals, won_stage: str) -> dict[str, list[date]]:
+    """``won_dates`` of deals given as (stage, client, history, created)
+    (for commands that read deals as columns)."""
     out: dict[str, list[date]] = {}
-    for d in deals:
-        if d.get("stage") != won_stage or not d.get("client"):
+    for stage, client, history, created in deals:
+        if stage != won_stage or not client:
             continue
-        day = close_date(d, won_stage)
+        day = _last_entry(history, stage, created, (won_stage,))
         if day is not None:
-            out.setdefault(d["client"], []).append(day)
+            out.setdefault(client, []).append(day)
     return out
 
 
 def close_date(deal: dict, *stages: str) -> date | None:
     """The date of the deal's last entry into one of ``stages``."""
-    hist = deal.get("history") or []
-    for h in reversed(hist):
+    return _last_entry(deal.get("history"), deal.get("stage"), deal.get("created"), stages)
+
+
+def _last_entry(history, stage, created, stages) -> date | None:
+    for h in reversed(history or ()):
         if h["stage"] in stages:
             return h["date"]
-    if deal.get("stage") in stages:
-        return deal.get("created")
+    if stage in stages:
+        return created
     return None
 
 

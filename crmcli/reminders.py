@@ -16,12 +16,16 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from crmcli.query import client_status, won_dates
+from crmcli.query import client_status, won_dates_of
 
 KINDS = ("task", "follow_up", "no_contact", "stuck_deal", "stakeholder_action", "target_date", "birthday")
 FIELDS = ("kind", "due", "overdue_days", "owner", "record", "client", "text")
-# what the rules read of each activity (``Store.load_all(columns=...)``)
+# what the rules read of clients, deals and activities: they read them as
+# columns (``Store.load_all(columns=AS_COLUMNS)``), stakeholders as records
+CLIENT_FIELDS = ("name", "owner", "created", "birthday")
+DEAL_FIELDS = ("client", "owner", "stage", "history", "created", "title")
 ACTIVITY_FIELDS = ("status", "date", "client", "deal", "stakeholder", "owner", "comment", "type", "next")
+AS_COLUMNS = {"client": CLIENT_FIELDS, "deal": DEAL_FIELDS, "activity": ACTIVITY_FIELDS}
 _GROUP = {"customer": "customers", "former": "former customers", "prospect": "prospects"}
 
 
@@ -57,18 +61,20 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None) -
     ``[today, today + days]``), for everyone or one ``owner``, sorted by due
     date (so overdue first), then by kind, text and record."""
     horizon = today + timedelta(days=days)
-    clients = {c["id"]: c for c in data.clients}
-    deals = {d["id"]: d for d in data.deals}
+    clients = data.columns_of("client", CLIENT_FIELDS)
+    deals = data.columns_of("deal", DEAL_FIELDS)
+    names = dict(zip(clients["id"], clients["name"]))
+    owners = dict(zip(clients["id"], clients["owner"]))
+    deal_client = dict(zip(deals["id"], deals["client"]))
+    deal_owner = dict(zip(deals["id"], deals["owner"]))
     stakeholders = {s["id"]: s for s in data.stakeholders}
     items: list[dict] = []
 
     def client_name(cid):
-        c = clients.get(cid)
-        return one_line(c.get("name")) if c and c.get("name") else (cid or "")
+        name = names.get(cid)
+        return one_line(name) if name else (cid or "")
 
-    def client_owner(cid):
-        c = clients.get(cid)
-        return c.get("owner") if c else None
+    client_owner = owners.get
 
     def add(kind, due, who, record, client, text):
         if owner is not None and who != owner:
@@ -92,16 +98,15 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None) -
             day = _day(when)
             if day is None:
                 continue
-        if cid is None and did in deals:
-            cid = deals[did].get("client")
+        if cid is None and did in deal_client:
+            cid = deal_client[did]
         if status == "planned":
             if day > horizon:
                 continue
             sh = stakeholders.get(a_sh[i])
-            deal = deals.get(did)
             if cid is None and sh is not None:
                 cid = sh.get("client")
-            who = (a_owner[i] or (deal or {}).get("owner") or (sh or {}).get("owner")
+            who = (a_owner[i] or deal_owner.get(did) or (sh or {}).get("owner")
                    or client_owner(cid))
             if a_client[i] is None and sh is not None:
                 name = one_line(sh.get("name")) or sh["id"]
@@ -124,8 +129,9 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None) -
                 last_done[cid] = (day, i)
 
     # --- follow-ups and contact cadence, per client ---------------------------
-    won = won_dates(data.deals, cfg.won_stage)
-    for cid, c in clients.items():
+    won = won_dates_of(zip(deals["stage"], deals["client"], deals["history"], deals["created"]),
+                       cfg.won_stage)
+    for cid, c_owner, created in zip(clients["id"], clients["owner"], clients["created"]):
         last = last_done.get(cid)
         if last is not None:
             since, last = last
@@ -135,10 +141,10 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None) -
                 comment = one_line(a_comment[last])
                 if comment:
                     what += f" ({comment})"
-                add("follow_up", due, a_owner[last] or c.get("owner"), a_id[last], cid,
+                add("follow_up", due, a_owner[last] or c_owner, a_id[last], cid,
                     f"{client_name(cid)}: {what}")
         else:
-            since = _day(c.get("created"))
+            since = _day(created)
         status = client_status(won.get(cid), cfg.churn_after, today)
         cadence = cfg.cadence.get("prospect" if status == "prospect" else "customer")
         if cadence is None or since is None:
@@ -151,31 +157,29 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None) -
                 what = f"last contact {since.isoformat()} ({_plural(age, 'day')} ago)"
             else:
                 what = f"no contact since added on {since.isoformat()}"
-            add("no_contact", due, c.get("owner"), cid, cid,
+            add("no_contact", due, c_owner, cid, cid,
                 f"{name}: {what}; {_GROUP[status]} are contacted every {_plural(cadence, 'day')}")
 
     # --- deals stuck in a stage ---------------------------------------------
     closed = {cfg.won_stage, cfg.lost_stage}
     stuck_after = timedelta(days=cfg.stuck_after)
-    for did, d in deals.items():
-        stage = d.get("stage")
+    for did, cid, d_owner, stage, history, created, title in zip(*(deals[f] for f in ("id",) + DEAL_FIELDS)):
         if stage is None or stage in closed:
             continue
         entered = None
-        history = d.get("history") or []
+        history = history or []
         for h in history:
             if h.get("stage") == stage:
                 entered = _day(h.get("date"))
         if entered is None:
-            entered = _day(history[-1].get("date")) if history else _day(d.get("created"))
+            entered = _day(history[-1].get("date")) if history else _day(created)
         if entered is None:
             continue
         due = entered + stuck_after
         if due > horizon:
             continue
-        cid = d.get("client")
-        title = one_line(d.get("title")) or did
-        add("stuck_deal", due, d.get("owner") or client_owner(cid), did, cid,
+        title = one_line(title) or did
+        add("stuck_deal", due, d_owner or client_owner(cid), did, cid,
             f"{client_name(cid)}: deal \"{title}\" in {stage} since {entered.isoformat()}"
             f" ({_plural((today - entered).days, 'day')})")
 
@@ -201,8 +205,8 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None) -
                 f"{name}: goal due by {target.isoformat()}" + (f": {goal}" if goal else ""))
 
     # --- birthdays in [today, horizon] ----------------------------------------
-    for cid, c in clients.items():
-        born = _day(c.get("birthday"))
+    for cid, c_owner, birthday in zip(clients["id"], clients["owner"], clients["birthday"]):
+        born = _day(birthday)
         if born is None:
             continue
         for year in range(today.year, horizon.year + 1):
@@ -211,7 +215,7 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None) -
                 continue
             age = year - born.year
             turns = f", turns {age}" if age < 130 else ""
-            add("birthday", day, c.get("owner"), cid, cid, f"{client_name(cid)}: birthday{turns}")
+            add("birthday", day, c_owner, cid, cid, f"{client_name(cid)}: birthday{turns}")
 
     order = {k: i for i, k in enumerate(KINDS)}
     items.sort(key=lambda i: (i["due"], order[i["kind"]], i["text"], i["record"]))

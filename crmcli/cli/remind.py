@@ -25,7 +25,7 @@ def remind(
     deals, stakeholder actions and goals, birthdays.  Prints nothing when
     nothing is due (cron then sends no mail)."""
     from crmcli.errors import CrmError
-    from crmcli.reminders import ACTIVITY_FIELDS, KINDS, due_items
+    from crmcli.reminders import AS_COLUMNS, KINDS, due_items
     common.check_format(fmt, FORMATS)
     for k in kind or []:
         if k not in KINDS:
@@ -45,7 +45,7 @@ def remind(
         return items, None if mail else render_items(cfg, items, fmt, today), problems
 
     items, text, problems = st.answer(("client", "deal", "activity", "stakeholder"), work,
-                                      columns={"activity": ACTIVITY_FIELDS})
+                                      columns=AS_COLUMNS)
     failed = False
     if mail:
         failed = mail_lists(cfg, items, today)
