@@ -50,6 +50,11 @@ class Columns:
         names = ("id",) + tuple(f for f in fields if f != "id")
         return cls({name: [r.get(name) for r in records] for name in names}, len(records))
 
+    def records(self) -> list[dict]:
+        """The records again, with just these fields (None where absent)."""
+        names = tuple(self.cols)
+        return [dict(zip(names, row)) for row in zip(*self.cols.values())]
+
     def __getitem__(self, name: str) -> list:
         col = self.cols.get(name)
         return col if col is not None else [None] * self.n

@@ -318,7 +318,9 @@ def deal_facts(data: Dataset, cfg: Config, filters: Filters | None = None,
     won_stage, lost_stage = cfg.won_stage, cfg.lost_stage
     if filters is not None and not filters.any:
         filters = None
-    for deal in data.deals if deals is None else deals:
+    if deals is None:  # a report that reads deals as columns (AS_COLUMNS) gets them back as records
+        deals = data.columns["deal"].records() if "deal" in data.columns else data.deals
+    for deal in deals:
         stage = deal.get("stage")
         outcome = WON if stage == won_stage else LOST if stage == lost_stage else OPEN
         if outcome not in outcomes:

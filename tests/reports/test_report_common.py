@@ -118,3 +118,34 @@ def test_reports_accept_date_times_and_odd_records(cfg):
     for name, spec in SPECS.items():
         module = REPORTS[name]
         json.dumps(getattr(module, f"{name}_report")(data, cfg, spec(module)))
+
+
+# reports that read some types as columns of a few fields (AS_COLUMNS) answer
+# as they would from whole records: the fields they name are all they read
+COLUMN_SPECS = [
+    ("funnel", {}), ("funnel", {"owner": "anna"}), ("funnel", {"source": "referral", "tag": "vip"}),
+    ("funnel", {"date_from": d("2025-01-01"), "date_to": d("2025-12-31")}),
+    ("managers", {}), ("managers", {"owner": "boris"}), ("managers", {"source": "referral"}),
+    ("managers", {"tag": "vip", "date_from": d("2024-06-01")}),
+]
+
+
+@pytest.mark.parametrize("name,args", COLUMN_SPECS)
+def test_reports_read_as_columns_answer_as_from_whole_records(name, args):
+    from crmcli.records import Columns
+    from crmcli.store import Store
+    from tests.conftest import EXAMPLE
+    store = Store(EXAMPLE)
+    module = REPORTS[name]
+    whole, _ = store.load_all(("client", "deal", "activity"))
+    assert whole.deals and whole.activities and not whole.columns
+    narrow = Dataset(clients=list(whole.clients), deals=list(whole.deals), activities=list(whole.activities))
+    for kind, fields in module.AS_COLUMNS.items():
+        recs = list(reversed(whole.of(kind)))   # the order of columns is not defined
+        narrow.columns[kind] = Columns.of_records(recs, fields)
+        narrow.of(kind).clear()
+    spec = getattr(module, f"{name.capitalize()}Spec")(today=date(2026, 11, 27), **args)
+    build = getattr(module, f"{name}_report")
+    expected = build(whole, store.config, spec)
+    assert expected["won"] > 0
+    assert build(narrow, store.config, spec) == expected
