@@ -26,19 +26,39 @@ class Dataset:
         from crmcli.schema import FOLDERS
         return getattr(self, FOLDERS[kind])
 
-    def columns_of(self, kind: str, fields) -> "Columns":
+    def columns_of(self, kind: str, fields, cfg: Config | None = None) -> "Columns":
         """The records of ``kind`` as columns: those loaded so, or made from
-        the records."""
+        the records (``cfg``: for derived fields, see ``derived``)."""
         cols = self.columns.get(kind)
-        return cols if cols is not None else Columns.of_records(self.of(kind), fields)
+        if cols is not None:
+            return cols
+        return Columns.of_records(self.of(kind), fields, derived(kind, cfg) if cfg is not None else None)
+
+
+def derived(kind: str, cfg: Config):
+    """The fields worked out from one record and crm.yaml that the index
+    keeps beside the record's own, named ``@...``, as a function record ->
+    {name: value}; None for a type that has none.  Deals: ``@created``,
+    ``@closed`` and ``@won_on`` (``reports.common.deal_stages``), so a report
+    that needs only those dates does not load every deal's history."""
+    if kind == "deal":
+        from crmcli.reports.common import deal_stages
+        won, lost = cfg.won_stage, cfg.lost_stage
+
+        def deal_dates(deal: dict) -> dict:
+            _, created, closed, won_on = deal_stages(deal, won, lost)
+            return {"@created": created, "@closed": closed, "@won_on": won_on}
+        return deal_dates
+    return None
 
 
 class Columns:
     """Records of one type as columns: ``cols[name][i]`` is the value of
     field ``name`` in the i-th record (None where the record has no such
-    field), ``cols["id"]`` the ids.  Commands that walk every activity read
-    them so: taking a few fields of a million records from the index builds
-    no dict per record.  The order of the records is not defined."""
+    field); ``id`` is a field like the others (ask for it to get it).
+    Commands that walk every activity read them so: taking a few fields of a
+    million records from the index builds no dict per record.  The order of
+    the records is not defined."""
 
     __slots__ = ("cols", "n")
 
@@ -46,9 +66,18 @@ class Columns:
         self.cols, self.n = cols, n
 
     @classmethod
-    def of_records(cls, records, fields) -> "Columns":
-        names = ("id",) + tuple(f for f in fields if f != "id")
-        return cls({name: [r.get(name) for r in records] for name in names}, len(records))
+    def of_records(cls, records, fields, derive=None) -> "Columns":
+        """Columns of ``fields`` of ``records``; the derived ones (``@...``)
+        worked out by ``derive`` (see ``derived``)."""
+        cols = {name: [r.get(name) for r in records] for name in dict.fromkeys(fields)}
+        extra = [name for name in cols if name.startswith("@")]
+        if extra:
+            if derive is None:
+                raise ValueError(f"derived fields without a way to work them out: {extra}")
+            more = [derive(r) for r in records]
+            for name in extra:
+                cols[name] = [m.get(name) for m in more]
+        return cls(cols, len(records))
 
     def records(self) -> list[dict]:
         """The records again, with just these fields (None where absent)."""

@@ -22,9 +22,9 @@ KINDS = ("task", "follow_up", "no_contact", "stuck_deal", "stakeholder_action", 
 FIELDS = ("kind", "due", "overdue_days", "owner", "record", "client", "text")
 # what the rules read of clients, deals and activities: they read them as
 # columns (``Store.load_all(columns=AS_COLUMNS)``), stakeholders as records
-CLIENT_FIELDS = ("name", "owner", "created", "birthday")
-DEAL_FIELDS = ("client", "owner", "stage", "history", "created", "title")
-ACTIVITY_FIELDS = ("status", "date", "client", "deal", "stakeholder", "owner", "comment", "type", "next")
+CLIENT_FIELDS = ("id", "name", "owner", "created", "birthday")
+DEAL_FIELDS = ("id", "client", "owner", "stage", "history", "created", "title")
+ACTIVITY_FIELDS = ("id", "status", "date", "client", "deal", "stakeholder", "owner", "comment", "type", "next")
 AS_COLUMNS = {"client": CLIENT_FIELDS, "deal": DEAL_FIELDS, "activity": ACTIVITY_FIELDS}
 _GROUP = {"customer": "customers", "former": "former customers", "prospect": "prospects"}
 
@@ -163,7 +163,7 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None) -
     # --- deals stuck in a stage ---------------------------------------------
     closed = {cfg.won_stage, cfg.lost_stage}
     stuck_after = timedelta(days=cfg.stuck_after)
-    for did, cid, d_owner, stage, history, created, title in zip(*(deals[f] for f in ("id",) + DEAL_FIELDS)):
+    for did, cid, d_owner, stage, history, created, title in zip(*(deals[f] for f in DEAL_FIELDS)):
         if stage is None or stage in closed:
             continue
         entered = None

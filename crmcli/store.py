@@ -388,9 +388,10 @@ class Store:
     def _load_direct(self, kinds, columns) -> dict:
         from crmcli.records import Columns
         loaded = {kind: self.load_direct(kind) for kind in kinds}
+        from crmcli.records import derived
         for kind, fields in columns.items():
             recs, probs = loaded[kind]
-            loaded[kind] = (Columns.of_records(recs, fields), probs)
+            loaded[kind] = (Columns.of_records(recs, fields, derived(kind, self.config)), probs)
         return loaded
 
     # ------------------------------------------------------------ lookup

@@ -377,15 +377,17 @@ FIELDS = ("status", "date", "client", "deal", "comment", "next", "missing_field"
 
 def _columns(root, kind="activity", fields=FIELDS):
     """The index's columns as sorted rows (their order is not defined)."""
-    cols, problems = Index(Store(root)).load_many([kind], {kind: fields})[kind]
     names = ("id",) + fields
+    cols, problems = Index(Store(root)).load_many([kind], {kind: names})[kind]
     assert all(len(cols[name]) == len(cols) for name in names)
     return sorted(zip(*(cols[name] for name in names))), problems
 
 
 def _columns_direct(root, kind="activity", fields=FIELDS):
+    from crmcli.records import Columns, derived
     recs, problems = _direct(root, kind)
-    return sorted(tuple(r.get(name) for name in ("id",) + fields) for r in recs), problems
+    cols = Columns.of_records(recs, ("id",) + fields, derived(kind, Store(root).config))
+    return sorted(zip(*(cols[name] for name in ("id",) + fields))), problems
 
 
 def test_columns_agree_with_the_files_through_every_kind_of_change(tmp_path, monkeypatch):
@@ -431,7 +433,19 @@ def test_columns_with_the_stat_in_other_processes(tmp_path, monkeypatch):
     files = sorted((root / "activities").rglob("*.yaml"))
     _edit(files[0], "comment: ", "comment: EDITED ")
     assert _columns(root) == _columns_direct(root)
-    assert _columns(root, "deal", ("stage", "amount")) == _columns_direct(root, "deal", ("stage", "amount"))
+    deal_fields = ("stage", "amount", "@created", "@closed", "@won_on")
+    assert _columns(root, "deal", deal_fields) == _columns_direct(root, "deal", deal_fields)
+    deals = sorted((root / "deals").glob("*.yaml"))
+    _edit(deals[0], "stage: ", "stage: won\nold_stage: ")
+    won = _columns(root, "deal", deal_fields)
+    assert won == _columns_direct(root, "deal", deal_fields)
+    assert any(row[0] == deals[0].stem and row[1] == "won" and row[4] is not None for row in won[0])
+    # the derived dates follow crm.yaml: another lost stage, other close dates
+    cfg = root / "crm.yaml"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("lost_stage: lost", "lost_stage: negotiation"),
+                   encoding="utf-8")
+    again = _columns(root, "deal", deal_fields)
+    assert again == _columns_direct(root, "deal", deal_fields) and again != won
 
 
 def test_an_answer_worked_out_on_the_index_is_kept_only_when_no_file_changed(tmp_path, monkeypatch):

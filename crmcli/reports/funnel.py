@@ -68,7 +68,7 @@ def walk_stages(facts: DealFacts, cfg: Config, positions: dict[str, int],
 # what the report reads of each deal: it reads them as columns and makes
 # records of just these fields (at 10,000 clients half the time of loading
 # whole deals); deal_facts and the filters read no other field
-DEAL_FIELDS = ("stage", "history", "created", "amount", "quantity", "unit_price", "currency", "owner",
+DEAL_FIELDS = ("id", "stage", "history", "created", "amount", "quantity", "unit_price", "currency", "owner",
                "source", "client", "lost_reason")
 AS_COLUMNS = {"deal": DEAL_FIELDS}
 

@@ -8,14 +8,14 @@ from crmcli.config import Config
 from crmcli.money import RateTable
 from crmcli.reports.common import (
     Dataset, Filters, amount_of, as_date, check_filters, fmt_group, fmt_money, fmt_num, fmt_rate,
-    format_pairs, format_table, in_window, iso, median, money, ratio, rows_csv, stage_dates, total,
+    format_pairs, format_table, in_window, iso, median, money, ratio, rows_csv, total,
 )
 
 # what the report reads of each record: it reads them as columns (at
 # 100,000 clients, building 1.4 million dicts took longer than the report)
-CLIENT_FIELDS = ("owner", "source", "tags")
-DEAL_FIELDS = ("stage", "history", "created", "owner", "client", "source", "amount", "quantity",
-               "unit_price", "currency")
+CLIENT_FIELDS = ("id", "owner", "source", "tags")
+DEAL_FIELDS = ("id", "stage", "@created", "@closed", "@won_on", "owner", "client", "source", "amount",
+               "quantity", "unit_price", "currency")
 ACTIVITY_FIELDS = ("status", "owner", "date", "client", "deal")
 AS_COLUMNS = {"client": CLIENT_FIELDS, "deal": DEAL_FIELDS, "activity": ACTIVITY_FIELDS}
 
@@ -60,7 +60,7 @@ def managers_report(data: Dataset, cfg: Config, spec: ManagersSpec) -> dict:
     if filters.any:
         clients = {cid: {"id": cid, "owner": o, "source": s, "tags": t}
                    for cid, o, s, t in zip(cols["id"], cols["owner"], cols["source"], cols["tags"])}
-    deals = data.columns_of("deal", DEAL_FIELDS)
+    deals = data.columns_of("deal", DEAL_FIELDS, cfg)
     deal_client = dict(zip(deals["id"], deals["client"]))
 
     def activity_client(cid, did):
@@ -116,7 +116,7 @@ def managers_report(data: Dataset, cfg: Config, spec: ManagersSpec) -> dict:
     # the deals: as deal_facts gives them, from the columns
     rates = RateTable(cfg.rates, cfg.currency)
     won_stage, lost_stage = cfg.won_stage, cfg.lost_stage
-    for stage, history, created, owner, cid, source, amount, qty, price, currency in zip(
+    for _, stage, created, closed, won_on, owner, cid, source, amount, qty, price, currency in zip(
             *(deals[f] for f in DEAL_FIELDS)):
         if filters.any and not filters.deal({"owner": owner, "source": source}, clients.get(cid)):
             continue
@@ -125,7 +125,6 @@ def managers_report(data: Dataset, cfg: Config, spec: ManagersSpec) -> dict:
         if stage != won_stage and stage != lost_stage:
             row(owner)["open"] += 1
             continue
-        _, created, closed, won_on = stage_dates(stage, created, history, won_stage, lost_stage)
         if windowed and not in_window(closed, spec.date_from, spec.date_to):
             continue
         r = row(owner)

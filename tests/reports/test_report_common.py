@@ -132,7 +132,7 @@ COLUMN_SPECS = [
 
 @pytest.mark.parametrize("name,args", COLUMN_SPECS)
 def test_reports_read_as_columns_answer_as_from_whole_records(name, args):
-    from crmcli.records import Columns
+    from crmcli.records import Columns, derived
     from crmcli.store import Store
     from tests.conftest import EXAMPLE
     store = Store(EXAMPLE)
@@ -142,7 +142,7 @@ def test_reports_read_as_columns_answer_as_from_whole_records(name, args):
     narrow = Dataset(clients=list(whole.clients), deals=list(whole.deals), activities=list(whole.activities))
     for kind, fields in module.AS_COLUMNS.items():
         recs = list(reversed(whole.of(kind)))   # the order of columns is not defined
-        narrow.columns[kind] = Columns.of_records(recs, fields)
+        narrow.columns[kind] = Columns.of_records(recs, fields, derived(kind, store.config))
         narrow.of(kind).clear()
     spec = getattr(module, f"{name.capitalize()}Spec")(today=date(2026, 11, 27), **args)
     build = getattr(module, f"{name}_report")
