@@ -1,6 +1,7 @@
 """``crm report managers``: each owner's work and results (contract §5)."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
@@ -86,28 +87,36 @@ def managers_report(data: Dataset, cfg: Config, spec: ManagersSpec) -> dict:
     client_filters = Filters(None, spec.source, spec.tag)
     windowed = spec.date_from is not None or spec.date_to is not None
     acts = data.columns_of("activity", ACTIVITY_FIELDS)
-    done: dict = {}      # owner -> activities done (in the window)
-    overdue: dict = {}   # owner -> planned activities dated before today
-    for status, owner, when, cid, did in zip(acts["status"], acts["owner"], acts["date"], acts["client"],
-                                             acts["deal"]):
-        if status is None:
-            status = "done"
-        elif status != "done" and status != "planned":
-            continue
-        if not owner or client_filters.any:   # the client is needed
+    statuses, owners, dates = acts["status"], acts["owner"], acts["date"]
+    # who each activity counts for: its owner, else its client's (its own
+    # client, else its deal's); False for one whose client is filtered out
+    if client_filters.any:
+        who = []
+        for owner, cid, did in zip(owners, acts["client"], acts["deal"]):
             cid = activity_client(cid, did)
-            owner = owner or client_owner.get(cid)
-            if client_filters.any and not (cid and client_filters.client(clients[cid])):
-                continue
-        if spec.owner is not None and owner != spec.owner:
-            continue
-        if status == "done":
-            if not windowed or in_window(as_date(when), spec.date_from, spec.date_to):
-                done[owner] = done.get(owner, 0) + 1
-        else:
+            passes = cid is not None and client_filters.client(clients[cid])
+            who.append((owner or client_owner.get(cid)) if passes else False)
+        owners = who
+    else:
+        owners = [owner or (client_owner[cid] if cid in client_owner else client_owner.get(deal_client.get(did)))
+                  for owner, cid, did in zip(owners, acts["client"], acts["deal"])]
+    done: Counter = Counter()      # owner -> activities done (in the window)
+    overdue: Counter = Counter()   # owner -> planned activities dated before today
+    if windowed:
+        done.update(owner for status, owner, when in zip(statuses, owners, dates)
+                    if (status is None or status == "done") and owner is not False
+                    and in_window(as_date(when), spec.date_from, spec.date_to))
+    else:
+        done.update(owner for status, owner in zip(statuses, owners)
+                    if (status is None or status == "done") and owner is not False)
+    for status, owner, when in zip(statuses, owners, dates):
+        if status == "planned" and owner is not False:
             day = as_date(when)
             if day is not None and day < today:
-                overdue[owner] = overdue.get(owner, 0) + 1
+                overdue[owner] += 1
+    if spec.owner is not None:
+        done = Counter({spec.owner: done[spec.owner]} if spec.owner in done else {})
+        overdue = Counter({spec.owner: overdue[spec.owner]} if spec.owner in overdue else {})
     for owner, n in done.items():
         row(owner)["activities_done"] += n
     for owner, n in overdue.items():
