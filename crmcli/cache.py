@@ -258,7 +258,7 @@ class _StatJob:
             if lo >= hi:
                 continue
             if early is not None and old is None:  # new names: a change
-                os.write(early, b"!")
+                _tell(early)
                 early = None
             if early is None:
                 keys = _stat_range(top, groups, lo, hi)
@@ -269,7 +269,7 @@ class _StatJob:
                     block = _stat_range(top, groups, a, b)
                     keys.extend(block)
                     if early is not None and block.tobytes() != old[24 * a:24 * b]:
-                        os.write(early, b"!")
+                        _tell(early)
                         early = None
             raw = keys.tobytes()
             same = old is not None and old[24 * lo:24 * hi] == raw
@@ -296,9 +296,6 @@ class _StatJob:
 
     def results(self) -> list[tuple[bool, array, dict]]:
         """Per type: (as in the index?, keys, files found changed and parsed)."""
-        if self.early is not None:
-            os.close(self.early)
-            self.early = None
         pieces: list = []
         covered = 0
         for pid, r, start, stop in self.children:
@@ -311,6 +308,9 @@ class _StatJob:
                 part = None
             pieces.extend(part if part is not None else self._work(start, stop))
             covered = stop
+        if self.early is not None:  # closed once every stat process is done with it
+            os.close(self.early)
+            self.early = None
         total = sum(self.sizes)
         if covered < total:
             pieces.extend(self._work(covered, total))
@@ -329,6 +329,12 @@ class _StatJob:
                 parsed.update(p[4])
             out.append((same and old is not None, keys, parsed))
         return out
+
+
+def _tell(fd: int) -> None:
+    """Say "a change" in the pipe ``fd`` (a reader gone is no error)."""
+    with contextlib.suppress(OSError):
+        os.write(fd, b"!")
 
 
 def _names(groups, lo: int, hi: int) -> list[str]:

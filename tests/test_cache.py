@@ -511,3 +511,27 @@ def test_a_stat_process_tells_the_first_change_at_once(tmp_path, monkeypatch):
         assert time.monotonic() < deadline, "no stat process told the change"
         time.sleep(0.01)
     assert not changed.results()[0][0]
+
+
+def test_a_stat_process_that_tells_a_change_late_still_sends_its_work(tmp_path, monkeypatch):
+    """The parent may wait for the results before a stat process has told
+    its first change: the telling must not fail the process (whose parsed
+    files would then be lost and its share stat'ed again)."""
+    import crmcli.cache as cache
+    monkeypatch.setenv("CRM_PARALLEL_STAT_MIN", "1")
+    root = _folder(tmp_path)
+    assert _load(root, "activity") == _direct(root, "activity")
+    files = sorted((root / "activities").rglob("*.yaml"))
+    _edit(files[-1], "comment: ", "comment: LATE ")
+    slow = cache._stat_range
+
+    def late(*args):
+        time.sleep(0.3)   # in the stat processes: the parent is waiting by now
+        return slow(*args)
+    monkeypatch.setattr(cache, "_stat_range", late)
+    index = Index(Store(root))
+    plan = index._plan("activity", index._config_key(), index._horizon())
+    job = cache._StatJob([(plan.top, plan.groups, plan.header["keys"], index._parse_paths("activity"))])
+    same, _, parsed = job.results()[0]
+    path = str(files[-1].relative_to(root / "activities"))
+    assert not same and list(parsed) == [path]
