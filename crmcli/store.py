@@ -390,6 +390,8 @@ class Store:
         loaded = {kind: self.load_direct(kind) for kind in kinds}
         from crmcli.records import derived
         for kind, fields in columns.items():
+            if kind not in loaded:  # named for columns, not asked for this time
+                continue
             recs, probs = loaded[kind]
             loaded[kind] = (Columns.of_records(recs, fields, derived(kind, self.config)), probs)
         return loaded

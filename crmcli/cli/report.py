@@ -70,7 +70,7 @@ def _run(name: str, fmt: str, **spec_args) -> None:
         text = mod.render_table(result, unicode=_unicode())
         return (text if text.endswith("\n") or not text else text + "\n"), problems
 
-    # a report that reads every activity takes a few fields of each (AS_COLUMNS)
+    # a report that walks every record of a type for a few fields names them (AS_COLUMNS)
     text, problems = st.answer(_kinds(name, spec_args), work, getattr(mod, "AS_COLUMNS", None))
     common.out(text)
     if common.warn_problems(problems):
