@@ -582,6 +582,11 @@ class _Lazy:
         return len(self._get())
 
 
+class _Damaged(Exception):
+    """A piece of an index file does not load: the index of that type is
+    dropped and built again from the files."""
+
+
 class _Blobs:
     """Reads the pickled pieces of an index file as they are asked for (a
     command that reads a few columns reads only those).  The file stays
@@ -593,6 +598,12 @@ class _Blobs:
     def read(self, off: int, length: int) -> bytes:
         return _pread(self.fh.fileno(), off, length)
 
+    def _load(self, off: int, length: int) -> list:
+        try:
+            return pickle.loads(self.read(off, length))
+        except Exception as exc:  # noqa: BLE001 - any damage: built again
+            raise _Damaged(f"{self.fh.name}: {exc}") from exc
+
     def column(self, name: str) -> list:
         """One field's value in every row of the index (None where the
         record has no such field, or there is no record): a new list."""
@@ -602,13 +613,13 @@ class _Blobs:
             if place is None:
                 col.extend([None] * n)
             else:
-                col.extend(pickle.loads(self.read(*place)))
+                col.extend(self._load(*place))
         return col
 
     def _concat(self, places) -> list:
         out: list = []
         for off, length in places:
-            out.extend(pickle.loads(self.read(off, length)))
+            out.extend(self._load(off, length))
         return out
 
     def __call__(self, name):
@@ -632,6 +643,7 @@ class Index:
     def __init__(self, store):
         self.store = store
         self.dir = store.root / ".crm"
+        self.ignored: set = set()   # kinds whose index proved damaged (see _Damaged)
         # guessed: see load_many
 
     def _file(self, kind: str) -> Path:
@@ -668,12 +680,17 @@ class Index:
                 self.__dict__.pop("guessed", None)
             out = {}
             for kind, state in zip(kinds, states):
-                if state.records is not None:
-                    out[kind] = state.records
-                elif kind in columns:
-                    out[kind] = _columns(state, columns[kind], derive=self._derive(kind))
-                else:
-                    out[kind] = _records(state)
+                try:
+                    if state.records is not None:
+                        out[kind] = state.records
+                    elif kind in columns:
+                        out[kind] = _columns(state, columns[kind], derive=self._derive(kind))
+                    else:
+                        out[kind] = _records(state)
+                except _Damaged:  # dropped: read from the files, and indexed again
+                    self.__dict__.pop("guessed", None)
+                    self._drop_index(kind)
+                    out[kind] = self.load_many([kind], {kind: columns[kind]} if kind in columns else None)[kind]
         import crmcli
         if crmcli.KEEP_ALIVE is not None:
             crmcli.KEEP_ALIVE.append(out)
@@ -682,6 +699,13 @@ class Index:
     def entries(self, kind: str) -> list[tuple[str, dict | None, list]]:
         """(path relative to the folder, record or None, every problem) of
         every file of a kind, in listing order."""
+        try:
+            return self._entries(kind)
+        except _Damaged:
+            self._drop_index(kind)
+            return self._entries(kind)
+
+    def _entries(self, kind: str):
         from crmcli.schema import FOLDERS
         prefix = FOLDERS[kind] + "/"
         with _no_gc():
@@ -705,6 +729,13 @@ class Index:
         """(records, problems) of one kind that refer to ``client`` (or to one
         of ``deals``): the index's (client, deal) of each row tells which files
         to read; only those are read (the files are the truth)."""
+        try:
+            return self._related(kind, client, deals)
+        except _Damaged:
+            self._drop_index(kind)
+            return self._related(kind, client, deals)
+
+    def _related(self, kind: str, client: str, deals):
         store = self.store
         state = self._states([kind])[0]
         top = store.folder(kind)
@@ -794,10 +825,16 @@ class Index:
                 if p.same_listing:
                     tags: list = []
                     clean = _State(None, None, {}, p.header, p.reader, clean=True)
-                    if p.fields is None:
-                        recs, probs = _records(clean, tags)
-                    else:
-                        recs, probs = _columns(clean, p.fields, tags)
+                    try:
+                        if p.fields is None:
+                            recs, probs = _records(clean, tags)
+                        else:
+                            recs, probs = _columns(clean, p.fields, tags)
+                    except _Damaged:  # taken as no index: every file is read
+                        self._drop_index(p.kind)
+                        p.header = p.reader = None
+                        p.same_listing = False
+                        continue
                     p.loaded = (recs, probs, tags[0], tags[1], p.header["order"])
             # (not when a stat process has already found a change: it would be worked out twice)
             if guess is not None and all(p.loaded is not None for p in plans) and not job.changed():
@@ -808,7 +845,7 @@ class Index:
                     pass
         states = []
         for p, (same, keys, parsed) in zip(plans, job.results()):
-            states.append(self._state(p, same, keys, parsed, config_key))
+            states.append(self._state(p, same and p.header is not None, keys, parsed, config_key))
         return states
 
     def _parse_paths(self, kind: str):
@@ -919,8 +956,17 @@ class Index:
         return out
 
     # ------------------------------------------------------------ files
+    def _drop_index(self, kind: str) -> None:
+        """Take a damaged index of ``kind`` as none: read the files, write it afresh."""
+        self.ignored.add(kind)
+        with contextlib.suppress(OSError):
+            if self.store.derived_dir() is not None:
+                os.unlink(self._file(kind))
+
     def _read_header(self, kind: str, config_key):
         """(header, blob reader) of the index, or (None, None)."""
+        if kind in self.ignored:
+            return None, None
         try:
             fh = open(self._file(kind), "rb", buffering=0)
         except OSError:

@@ -535,3 +535,53 @@ def test_a_stat_process_that_tells_a_change_late_still_sends_its_work(tmp_path, 
     same, _, parsed = job.results()[0]
     path = str(files[-1].relative_to(root / "activities"))
     assert not same and list(parsed) == [path]
+
+
+def _garble_pieces(path):
+    """Damage the pieces of an index file and keep its header readable."""
+    import crmcli.cache as cache
+    data = bytearray(path.read_bytes())
+    where = int.from_bytes(data[len(cache.MAGIC):len(cache.MAGIC) + 8], "big")
+    for i in range(len(cache.MAGIC) + 8, where, 7):
+        data[i] = (data[i] * 7 + 13) % 256
+    path.write_bytes(bytes(data))
+
+
+def test_an_index_with_damaged_pieces_is_built_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("CRM_PARALLEL_STAT_MIN", "1")
+    root = _folder(tmp_path)
+    kinds = ("client", "deal", "activity")
+    columns = {"activity": ("id", "status", "date", "client")}
+    expected = {kind: _direct(root, kind) for kind in kinds}
+
+    def check():
+        loaded = Index(Store(root)).load_many(list(kinds), columns)
+        assert loaded["client"] == expected["client"] and loaded["deal"] == expected["deal"]
+        assert _columns(root, "activity", ("status", "date", "client")) \
+            == _columns_direct(root, "activity", ("status", "date", "client"))
+        cols = loaded["activity"][0]
+        assert sorted(cols["id"]) == sorted(r["id"] for r in expected["activity"][0])
+        cid = expected["client"][0][0]["id"]
+        assert Index(Store(root)).related("deal", cid) == \
+            ([d for d in expected["deal"][0] if d.get("client") == cid], expected["deal"][1])
+        entries = Index(Store(root)).entries("client")
+        assert {e[1]["id"]: e[1] for e in entries if e[1]} == {r["id"]: r for r in expected["client"][0]}
+
+    check()                                   # built
+    for kind in kinds:                        # damaged, the names unchanged: loaded while the stat runs
+        _garble_pieces(root / ".crm" / f"index-{kind}.bin")
+    check()
+    check()                                   # and whole again
+    for kind in kinds:                        # damaged, and a file added: read after the stat
+        _garble_pieces(root / ".crm" / f"index-{kind}.bin")
+    new = root / "clients" / "zz-new-client.yaml"
+    new.write_text("name: Новый\n", encoding="utf-8")
+    _age(new)
+    expected["client"] = _direct(root, "client")
+    check()
+    for kind in ("client", "deal"):           # entries and related read the pieces last
+        _garble_pieces(root / ".crm" / f"index-{kind}.bin")
+    entries = Index(Store(root)).entries("client")
+    assert {e[1]["id"]: e[1] for e in entries if e[1]} == {r["id"]: r for r in expected["client"][0]}
+    cid = expected["client"][0][0]["id"]
+    assert Index(Store(root)).related("deal", cid)[0] == [d for d in expected["deal"][0] if d.get("client") == cid]
