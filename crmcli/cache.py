@@ -644,7 +644,7 @@ class Index:
         self.store = store
         self.dir = store.root / ".crm"
         self.ignored: set = set()   # kinds whose index proved damaged (see _Damaged)
-        # guessed: see load_many
+        self.guessed: tuple | None = None   # (answer,) worked out while the stat ran: see load_many
 
     def _file(self, kind: str) -> Path:
         return self.dir / f"index-{kind}.bin"
@@ -671,13 +671,13 @@ class Index:
 
         ``guess``, a function of such a dict without side effects, is
         called meanwhile on the index as it is; when every file proves
-        unchanged its result is ``self.guessed`` (else that stays unset):
+        unchanged its result is ``self.guessed[0]`` (else that is None):
         a command's answer worked out while the files are checked."""
         columns = columns or {}
         with _no_gc():
             states = self._states(kinds, preload=True, columns=columns, guess=guess)
             if not all(state.clean for state in states):
-                self.__dict__.pop("guessed", None)
+                self.guessed = None
             out = {}
             for kind, state in zip(kinds, states):
                 try:
@@ -688,7 +688,7 @@ class Index:
                     else:
                         out[kind] = _records(state)
                 except _Damaged:  # dropped: read from the files, and indexed again
-                    self.__dict__.pop("guessed", None)
+                    self.guessed = None
                     self._drop_index(kind)
                     out[kind] = self.load_many([kind], {kind: columns[kind]} if kind in columns else None)[kind]
         import crmcli
@@ -813,7 +813,7 @@ class Index:
         loaded while the stat runs (``_State.records``); with ``guess`` too,
         ``guess({kind: (records, problems)})`` is called on what was loaded
         before the stat is waited for (when every kind has an index and the
-        same names), its result kept in ``self.guessed``."""
+        same names), its result kept in ``self.guessed`` as ``(result,)``."""
         config_key = self._config_key()
         horizon = self._horizon()
         plans = [self._plan(kind, config_key, horizon) for kind in kinds]
@@ -839,8 +839,8 @@ class Index:
             # (not when a stat process has already found a change: it would be worked out twice)
             if guess is not None and all(p.loaded is not None for p in plans) and not job.changed():
                 try:
-                    self.guessed = guess({p.kind: (p.loaded[0], sorted(p.loaded[1], key=_by_place))
-                                          for p in plans})
+                    self.guessed = (guess({p.kind: (p.loaded[0], sorted(p.loaded[1], key=_by_place))
+                                           for p in plans}),)
                 except Exception:  # noqa: BLE001 - worked out again on the files as they are
                     pass
         states = []

@@ -381,8 +381,8 @@ class Store:
         index = Index(self)
         loaded = index.load_many(list(kinds), columns,
                                  guess=lambda loaded: work(*_dataset(kinds, columns, loaded)))
-        if "guessed" in index.__dict__:
-            return index.guessed
+        if index.guessed is not None:
+            return index.guessed[0]
         return work(*_dataset(kinds, columns, loaded))
 
     def _load_direct(self, kinds, columns) -> dict:

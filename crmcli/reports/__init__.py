@@ -12,6 +12,7 @@ its module, so a command can be wired as::
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 
 NAMES = ("funnel", "retention", "sales", "managers", "sources", "competitors", "segments", "prices",
          "stakeholders")
@@ -25,13 +26,18 @@ for _name in NAMES:
 del _name
 
 
-class _Reports(dict):
+class _Reports(Mapping):
     """name -> report module, each imported when first looked up."""
 
-    def __missing__(self, name):
+    def __init__(self):
+        self._modules: dict = {}
+
+    def __getitem__(self, name):
         if name not in NAMES:
             raise KeyError(name)
-        mod = self[name] = importlib.import_module(f"crmcli.reports.{name}")
+        mod = self._modules.get(name)
+        if mod is None:
+            mod = self._modules[name] = importlib.import_module(f"crmcli.reports.{name}")
         return mod
 
     def __iter__(self):
@@ -39,18 +45,6 @@ class _Reports(dict):
 
     def __len__(self):
         return len(NAMES)
-
-    def __contains__(self, name):
-        return name in NAMES
-
-    def items(self):
-        return [(name, self[name]) for name in NAMES]
-
-    def values(self):
-        return [self[name] for name in NAMES]
-
-    def keys(self):
-        return list(NAMES)
 
 
 REPORTS = _Reports()

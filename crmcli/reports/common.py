@@ -115,13 +115,9 @@ def deal_stages(deal: dict, won_stage: str | None,
     * won_on: for a deal now in the won stage, the date of its last entry into
       it, else ``closed``.  None for other deals.
     """
-    return stage_dates(deal.get("stage"), deal.get("created"), deal.get("history"), won_stage, lost_stage)
-
-
-def stage_dates(stage, own_created, history, won_stage: str | None,
-                lost_stage: str | None) -> tuple[list, date | None, date | None, date | None]:
-    """``deal_stages`` of a deal's ``stage``, ``created`` and ``history``
-    (for a report that reads deals as columns)."""
+    stage = deal.get("stage")
+    own_created = deal.get("created")
+    history = deal.get("history")
     if own_created is not None and type(own_created) is not date:
         own_created = as_date(own_created)
     closed = won_on = None
