@@ -75,6 +75,7 @@ ROWS_PER_PIECE = 20_000       # records per pickle in the index
 CHILD_PARSE_MAX = 20_000      # a stat process parses the changed files it finds, up to this many
 EARLY_CHUNK = 4096            # a stat process says it found a change after at most this many files
 COPY_CHUNK = 8 << 20          # bytes of the old index copied at a time into a new generation
+DETACH_MIN = 20_000           # an index this large is written afresh after the command, in a process of its own
 
 
 @contextlib.contextmanager
@@ -645,6 +646,7 @@ class Index:
         self.dir = store.root / ".crm"
         self.ignored: set = set()   # kinds whose index proved damaged (see _Damaged)
         self.guessed: tuple | None = None   # (answer,) worked out while the stat ran: see load_many
+        self.deferred: set = set()   # kinds whose fresh write waits until the command is done
 
     def _file(self, kind: str) -> Path:
         return self.dir / f"index-{kind}.bin"
@@ -986,15 +988,53 @@ class Index:
             return None, None
         return header, _Blobs(header, fh)
 
-    def _write(self, kind, config_key, p: _Plan, raw_keys, paths, rows, extra, header, reader) -> None:
+    def compact(self, kind: str) -> None:
+        """Write the index of ``kind`` afresh from itself, without the rows
+        no longer used: the fresh write a command leaves until its output is
+        out (see ``_write``).  It only restates what the index says (the
+        files are checked by the next command, as ever), and it does not
+        replace an index that another process wrote meanwhile."""
+        config_key = self._config_key()
+        header, reader = self._read_header(kind, config_key)
+        if header is None:
+            return
+        try:
+            p = _Plan()
+            p.kind, p.top, p.header, p.reader = kind, os.fspath(self.store.folder(kind)), header, reader
+            p.horizon, p.loaded, p.fields, p.same_listing = None, None, None, True
+            p.groups = [(sub, names.split("\0") if names else []) for sub, names in header["listing"]]
+            p.stamps = header["stamps"]
+            raw_keys = array("q", header["keys"])
+            paths = _flatten(p.groups, raw_keys)[0]
+            read_ino = os.fstat(reader.fh.fileno()).st_ino
+            self._write(kind, config_key, p, raw_keys, paths, _regular_rows(header), {}, header, reader,
+                        fresh=True, replaces=read_ino)
+        finally:
+            reader.fh.close()
+
+    def _write(self, kind, config_key, p: _Plan, raw_keys, paths, rows, extra, header, reader,
+               fresh: bool = False, replaces: int | None = None) -> None:
         """A new generation of the index: the rows still used keep their
         place, the new records go in new pieces after them (the old pieces
         are copied as bytes); when too many old rows are no longer used, or
-        there is no index, every record is written afresh."""
+        there is no index, every record is written afresh.
+
+        A large index (``DETACH_MIN`` rows) is written afresh only after
+        the command, in a process of its own (``crmcli.LATER``): the command
+        writes its new generation as usual and leaves; past as many unused
+        rows as used ones it is written afresh at once all the same."""
         derive = self._derive(kind)
         live = sum(1 for r in rows if r >= 0)
         dead = header["rows"] - live if header is not None else 0
-        fresh = header is None or dead > max(COMPACT_MIN, (live + len(extra)) // 10)
+        fresh = fresh or header is None or dead > max(COMPACT_MIN, (live + len(extra)) // 10)
+        if fresh and header is not None and replaces is None:
+            import crmcli
+            size = live + len(extra)
+            if crmcli.LATER is not None and size >= DETACH_MIN and dead <= size:
+                fresh = False
+                if kind not in self.deferred:
+                    self.deferred.add(kind)
+                    crmcli.LATER.append(lambda: self.compact(kind))
         if fresh:
             shapes, shape_of = [], array("H")
             old_problems: dict = {}
@@ -1117,9 +1157,9 @@ class Index:
                 for name, col in _piece_columns(shapes, shape_of[total + i:total + i + len(piece)], piece,
                                                 derive):
                     yield ("col", name), pickle.dumps(col, protocol=pickle.HIGHEST_PROTOCOL)
-        self._write_file(kind, parts(), header_new)
+        self._write_file(kind, parts(), header_new, replaces)
 
-    def _write_file(self, kind: str, parts, header: dict) -> None:
+    def _write_file(self, kind: str, parts, header: dict, replaces: int | None = None) -> None:
         """An index file: the magic, where the header is, the pieces as they
         come (their places noted in the header), the header last."""
         def fill(fh):
@@ -1139,11 +1179,12 @@ class Index:
             fh.write(pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL))
             fh.seek(len(MAGIC))
             fh.write(pos.to_bytes(8, "big"))
-        self._atomic(self._file(kind), fill)
+        self._atomic(self._file(kind), fill, replaces)
 
-    def _atomic(self, target: Path, fill) -> None:
+    def _atomic(self, target: Path, fill, replaces: int | None = None) -> None:
         """Write a derived file whole or not at all (never fsync'ed: it can be
-        rebuilt); ``fill`` writes the content to the open file."""
+        rebuilt); ``fill`` writes the content to the open file.  With
+        ``replaces`` (an inode), only while ``target`` is still that file."""
         with contextlib.suppress(OSError):
             if self.store.derived_dir() is None:
                 return
@@ -1151,6 +1192,9 @@ class Index:
             try:
                 with open(tmp, "wb") as fh:
                     fill(fh)
+                if replaces is not None and os.stat(target).st_ino != replaces:
+                    os.unlink(tmp)  # another process wrote a newer one meanwhile
+                    return
                 os.replace(tmp, target)
             except OSError:
                 with contextlib.suppress(OSError):

@@ -157,6 +157,95 @@ def test_changes_append_rows_and_too_many_unused_rows_write_the_index_afresh(tmp
     assert sum("MORE" in (r.get("comment") or "") for r in _load(root, "activity")[0]) > 20
 
 
+# A command run as its own process whose fresh write waits 5 s, so a test can
+# tell whether the command waited for it: every index counts as large, and
+# a tenth of the rows unused is enough to write it afresh.
+_SLOW_COMPACT = """
+import sys, time
+import crmcli.cache as c
+c.COMPACT_MIN = 1
+c.DETACH_MIN = 1
+compact = c.Index.compact
+def slow(self, kind):
+    time.sleep(5)
+    compact(self, kind)
+c.Index.compact = slow
+from crmcli.cli import main
+main()
+"""
+
+
+def test_a_large_index_is_written_afresh_after_the_command_by_a_process_of_its_own(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import clean_env
+    root = _folder(tmp_path)
+    cmd = ["--dir", str(root), "remind", "--days", "60", "-f", "json"]
+
+    def run(**env):
+        return subprocess.run([sys.executable, "-c", _SLOW_COMPACT, *cmd], capture_output=True, text=True,
+                              env=clean_env(**env), timeout=120)
+    assert run().returncode == 0   # the index is built (at once: there is none yet)
+    first = _generation(root, "activity")
+    files = sorted((root / "activities").rglob("*.yaml"))
+    for p in files[::3]:  # as a person would: a line added at the end
+        with open(p, "a", encoding="utf-8") as fh:
+            fh.write("# seen\n")
+        _age(p)
+    t0 = time.monotonic()
+    got = run()
+    took = time.monotonic() - t0
+    want = run(CRM_NO_INDEX="1")
+    assert got.returncode == want.returncode == 0 and got.stderr == want.stderr == ""
+    assert json.loads(got.stdout) == json.loads(want.stdout)
+    # neither the exit nor the end of the output waited for the fresh write
+    assert took < 4, took
+    # meanwhile: the command's own generation, its edited rows appended
+    second = _generation(root, "activity")
+    assert second["rows"] == first["rows"] + len(files[::3]) and len(second["dead"]) == len(files[::3])
+    # then the index is written afresh, without the unused rows
+    deadline = time.monotonic() + 60
+    while len(_generation(root, "activity")["dead"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    third = _generation(root, "activity")
+    assert len(third["dead"]) == 0 and third["rows"] == len(third["order"]) == first["rows"]
+    assert not list((root / ".crm").glob(".*.tmp"))
+    assert _load(root, "activity") == _direct(root, "activity")
+    assert json.loads(run().stdout) == json.loads(want.stdout)
+
+
+def test_a_fresh_write_after_the_command_leaves_a_newer_index_alone(tmp_path, monkeypatch):
+    import crmcli.cache as cache
+    root = _folder(tmp_path)
+    _load(root, "activity")
+    monkeypatch.setattr(cache, "COMPACT_MIN", 10**9)   # the edits below are appended
+    files = sorted((root / "activities").rglob("*.yaml"))
+    for p in files[:5]:
+        _edit(p, "comment: ", "comment: EDITED ")
+    _load(root, "activity")
+    target = root / ".crm" / "index-activity.bin"
+    appended = target.read_bytes()
+    assert len(_generation(root, "activity")["dead"]) == 5
+    newer = root / ".crm" / "newer"
+    real = cache._piece_columns
+
+    def meanwhile(*args, **kw):  # another crm process renames its generation into place
+        if not newer.exists():
+            newer.write_bytes(appended)
+            os.replace(newer, target)
+        return real(*args, **kw)
+    monkeypatch.setattr(cache, "_piece_columns", meanwhile)
+    Index(Store(root)).compact("activity")
+    assert len(_generation(root, "activity")["dead"]) == 5     # not replaced by the fresh write
+    assert not list((root / ".crm").glob(".*.tmp"))
+    monkeypatch.setattr(cache, "_piece_columns", real)
+    Index(Store(root)).compact("activity")                      # with nobody else writing: it is
+    assert len(_generation(root, "activity")["dead"]) == 0
+    assert _load(root, "activity") == _direct(root, "activity")
+
+
 def _same_tick(path):
     """Give ``path`` an mtime that is not before the clock the index takes
     next, as an edit in the very tick of the index's stat would have."""

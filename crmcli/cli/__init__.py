@@ -122,9 +122,10 @@ def main(argv: list[str] | None = None) -> None:
     from crmcli.errors import CrmError
 
     code = 0
-    if argv is None:  # a process of its own: see crmcli.KEEP_ALIVE
+    if argv is None:  # a process of its own: see crmcli.KEEP_ALIVE and LATER
         import crmcli
         crmcli.KEEP_ALIVE = []
+        crmcli.LATER = []
     try:
         command = get_command(build_app(_command_word(args)))
         rv = command.main(args=args, prog_name="crm", standalone_mode=False)
@@ -181,8 +182,40 @@ def main(argv: list[str] | None = None) -> None:
             sys.stderr.flush()
         except (ValueError, OSError):
             pass
+        import crmcli
+        if crmcli.LATER:
+            _detached(crmcli.LATER)
         os._exit(code if isinstance(code, int) else 1)
     sys.exit(code)
+
+
+def _detached(jobs) -> None:
+    """Run ``jobs`` (upkeep of derived files, such as an index written
+    afresh) in a process of its own, after the command's output is out: this
+    one leaves at once, so a shell, a pipe or cron waits for nothing more.
+    The process is in a session of its own (a Ctrl-C meant for the next
+    command does not reach it), has no terminal, stdin, stdout or stderr,
+    and runs at a lower priority.  If it dies, nothing is lost: the next
+    command finds the index as the command left it."""
+    import contextlib
+    try:
+        pid = os.fork()
+    except (AttributeError, OSError):  # no fork here: the work is left undone
+        return
+    if pid:
+        return
+    try:
+        os.setsid()
+        with contextlib.suppress(OSError):
+            os.nice(10)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        for job in jobs:
+            with contextlib.suppress(Exception):
+                job()
+    finally:
+        os._exit(0)
 
 
 def _command_path(args: list[str]) -> str:
