@@ -737,9 +737,22 @@ class Index:
             self._drop_index(kind)
             return self._related(kind, client, deals)
 
-    def _related(self, kind: str, client: str, deals):
+    def client_related(self, client: str):
+        """(deals, activities) of ``client``: its deals, and the activities
+        that name it or one of those deals (each a (records, problems) as
+        ``related`` gives).  The files of both types are stat'ed in one go."""
+        try:
+            deal_state, act_state = self._states(["deal", "activity"])
+            deals = self._related("deal", client, frozenset(), deal_state)
+            return deals, self._related("activity", client, {d["id"] for d in deals[0]}, act_state)
+        except _Damaged:
+            deals = self.related("deal", client)
+            return deals, self.related("activity", client, {d["id"] for d in deals[0]})
+
+    def _related(self, kind: str, client: str, deals, state: _State | None = None):
         store = self.store
-        state = self._states([kind])[0]
+        if state is None:
+            state = self._states([kind])[0]
         top = store.folder(kind)
         want: list[str] = []
         if state.header is not None:

@@ -347,6 +347,15 @@ class Store:
         recs, problems = self.load_direct(kind)
         return [r for r in recs if r.get("client") == client or r.get("deal") in deals], problems
 
+    def client_related(self, client: str):
+        """(deals, activities) of ``client``, each (records, problems): its
+        deals, and the activities that name it or one of those deals."""
+        if not os.environ.get("CRM_NO_INDEX"):
+            from crmcli.cache import Index
+            return Index(self).client_related(client)
+        deals = self.related("deal", client)
+        return deals, self.related("activity", client, {d["id"] for d in deals[0]})
+
     def lines_of(self, rel: str) -> dict:
         """The key-path -> line map of one file (read when a problem needs it)."""
         from crmcli.codec import read_yaml

@@ -109,6 +109,44 @@ def test_related_records_through_the_side_index_see_every_change(tmp_path):
     assert got == sorted(want + [other["id"]])
 
 
+@pytest.mark.parametrize("forked", [False, True])
+def test_a_clients_deals_and_activities_in_one_stat_see_every_change(tmp_path, monkeypatch, forked):
+    if forked:
+        monkeypatch.setenv("CRM_PARALLEL_STAT_MIN", "1")
+    root = _folder(tmp_path)
+
+    def expected(cid):
+        deals, deal_problems = _direct(root, "deal")
+        mine = [d for d in deals if d.get("client") == cid]
+        ids = {d["id"] for d in mine}
+        acts, act_problems = _direct(root, "activity")
+        return ((mine, deal_problems),
+                ([a for a in acts if a.get("client") == cid or a.get("deal") in ids], act_problems))
+
+    deals, _ = _direct(root, "deal")
+    cid = deals[0]["client"]
+    assert Store(root).client_related(cid) == expected(cid)     # the index is built
+    assert Store(root).client_related(cid) == expected(cid)     # and used
+    # by hand: another client's deal moves to this one (its activities follow
+    # it), an activity of this client is removed, and a deal file breaks
+    other = next(d for d in deals if d["client"] != cid)
+    path = next((root / "deals").rglob(f"{other['id']}.yaml"))
+    _edit(path, f"client: {other['client']}", f"client: {cid}")
+    acts, _ = _direct(root, "activity")
+    gone = next(a for a in acts if a.get("client") == cid)
+    next((root / "activities").rglob(f"{gone['id']}.yaml")).unlink()
+    broken = next(p for p in sorted((root / "deals").rglob("*.yaml")) if p != path)
+    broken.write_text("title: [unclosed\n", encoding="utf-8")
+    _age(broken)
+    got = Store(root).client_related(cid)
+    assert got == expected(cid)
+    assert other["id"] in {d["id"] for d in got[0][0]} and got[0][1]
+    assert any(a.get("deal") == other["id"] for a in got[1][0]) or \
+        not any(a.get("deal") == other["id"] for a in acts)
+    monkeypatch.setenv("CRM_NO_INDEX", "1")
+    assert Store(root).client_related(cid) == expected(cid)
+
+
 def _age(path, seconds=3600):
     old = time.time() - seconds
     os.utime(path, (old, old))

@@ -91,9 +91,8 @@ def client_card(st, rec: dict, today) -> dict:
     """The client as JSON plus derived status, its deals and its activities."""
     from crmcli.query import client_status, won_dates
     from crmcli.records import to_json
-    mine, _ = st.related("deal", rec["id"])
+    (mine, _), (acts, _) = st.client_related(rec["id"])
     won = won_dates(mine, st.config.won_stage).get(rec["id"])
-    acts, _ = st.related("activity", rec["id"], {d["id"] for d in mine})
     acts.sort(key=lambda a: (str(a.get("date") or ""), a["id"]), reverse=True)
     card = to_json(rec)
     card["status"] = client_status(won, st.config.churn_after, today)
