@@ -1,9 +1,12 @@
 """``crm report managers``: each owner's work and results (contract §5)."""
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from itertools import compress, repeat
+from operator import eq
 
 from crmcli.config import Config
 from crmcli.money import RateTable
@@ -97,21 +100,31 @@ def managers_report(data: Dataset, cfg: Config, spec: ManagersSpec) -> dict:
             passes = cid is not None and client_filters.client(clients[cid])
             who.append((owner or client_owner.get(cid)) if passes else False)
         owners = who
-    else:
-        owners = [owner or (client_owner[cid] if cid in client_owner else client_owner.get(deal_client.get(did)))
-                  for owner, cid, did in zip(owners, acts["client"], acts["deal"])]
+    else:  # the activities without an owner of their own are found by list.index (in C)
+        owners = list(owners)
+        a_client, a_deal = acts["client"], acts["deal"]
+        for none in (None, ""):
+            i = -1
+            with contextlib.suppress(ValueError):
+                while True:
+                    i = owners.index(none, i + 1)
+                    cid = a_client[i]
+                    owners[i] = client_owner[cid] if cid in client_owner else \
+                        client_owner.get(deal_client.get(a_deal[i]))
     done: Counter = Counter()      # owner -> activities done (in the window)
     overdue: Counter = Counter()   # owner -> planned activities dated before today
+    is_done = {None, "done"}.__contains__
     if windowed:
         done.update(owner for status, owner, when in zip(statuses, owners, dates)
-                    if (status is None or status == "done") and owner is not False
+                    if is_done(status) and owner is not False
                     and in_window(as_date(when), spec.date_from, spec.date_to))
-    else:
-        done.update(owner for status, owner in zip(statuses, owners)
-                    if (status is None or status == "done") and owner is not False)
-    for status, owner, when in zip(statuses, owners, dates):
-        if status == "planned" and owner is not False:
-            day = as_date(when)
+    else:  # counted in C: the owners of the activities done
+        done.update(compress(owners, map(is_done, statuses)))
+        done.pop(False, None)
+    for i in compress(range(len(statuses)), map(eq, statuses, repeat("planned"))):
+        owner = owners[i]
+        if owner is not False:
+            day = as_date(dates[i])
             if day is not None and day < today:
                 overdue[owner] += 1
     if spec.owner is not None:
@@ -125,14 +138,16 @@ def managers_report(data: Dataset, cfg: Config, spec: ManagersSpec) -> dict:
     # the deals: as deal_facts gives them, from the columns
     rates = RateTable(cfg.rates, cfg.currency)
     won_stage, lost_stage = cfg.won_stage, cfg.lost_stage
+    filtered = filters.any
+    still_open: Counter = Counter()   # owner -> open deals
     for _, stage, created, closed, won_on, owner, cid, source, amount, qty, price, currency in zip(
             *(deals[f] for f in DEAL_FIELDS)):
-        if filters.any and not filters.deal({"owner": owner, "source": source}, clients.get(cid)):
+        if filtered and not filters.deal({"owner": owner, "source": source}, clients.get(cid)):
             continue
         if owner is None:  # the deal's own owner, else its client's
             owner = client_owner.get(cid)
         if stage != won_stage and stage != lost_stage:
-            row(owner)["open"] += 1
+            still_open[owner] += 1
             continue
         if windowed and not in_window(closed, spec.date_from, spec.date_to):
             continue
@@ -143,6 +158,9 @@ def managers_report(data: Dataset, cfg: Config, spec: ManagersSpec) -> dict:
             r["won"].append(rates.to_base(amount_of(amount, qty, price), currency, closed or today))
             if won_on is not None and created is not None:
                 r["cycles"].append((won_on - created).days)
+
+    for owner, n in still_open.items():
+        row(owner)["open"] += n
 
     order = [o for o in cfg.owners if o in rows]
     order += sorted(o for o in rows if o is not None and o not in cfg.owners)
