@@ -51,6 +51,7 @@ records beside it.
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import pickle
 import stat as _stat
@@ -132,6 +133,71 @@ def listing(top: str, horizon: int) -> tuple[list[tuple[str, list[str]]], list[t
                     stack.append(sub + name + "/")
         groups.append((sub, files))
     return groups, stamps
+
+
+class _Names:
+    """The names of one folder as the index lists them ("\0"-joined), split
+    only as far as they are used: a stat process splits its own share
+    (``cover``), from the nearer end; anything else splits them all."""
+
+    __slots__ = ("joined", "n", "_all", "_part")
+
+    def __init__(self, joined: str):
+        self.joined = joined
+        self.n = joined.count("\0") + 1 if joined else 0
+        self._all: list | None = None
+        self._part: tuple | None = None   # (start, the names from there)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def cover(self, lo: int, hi: int) -> None:
+        """Have the names ``[lo, hi)`` at hand, splitting as few as may be."""
+        part = self._part
+        if self._all is not None or lo >= hi or \
+                part is not None and part[0] <= lo and hi <= part[0] + len(part[1]):
+            return
+        if hi <= self.n - lo:   # nearer the start: split off the first hi names
+            names = self.joined.split("\0", hi)
+            if hi < self.n:
+                names.pop()     # the rest, unsplit
+            self._part = (0, names)
+        else:                   # nearer the end: split off the last n - lo
+            names = self.joined.rsplit("\0", self.n - lo)
+            if lo > 0:
+                del names[0]
+            self._part = (lo, names)
+
+    def _every(self) -> list:
+        if self._all is None:
+            self._all = self.joined.split("\0") if self.joined else []
+            self._part = None
+        return self._all
+
+    def __getitem__(self, index):
+        part = self._part
+        if type(index) is slice and part is not None:
+            lo, hi, step = index.indices(self.n)
+            if step == 1 and part[0] <= lo and hi <= part[0] + len(part[1]):
+                return part[1][lo - part[0]:hi - part[0]]
+        return self._every()[index]
+
+    def __iter__(self):
+        return iter(self._every())
+
+
+def _joined(names) -> str:
+    return names.joined if type(names) is _Names else "\0".join(names)
+
+
+def _cover(groups, lo: int, hi: int) -> None:
+    """Split the lazily split names (``_Names``) of the flattened ``[lo, hi)``."""
+    pos = 0
+    for _, names in groups:
+        end = pos + len(names)
+        if end > lo and pos < hi and type(names) is _Names:
+            names.cover(max(lo - pos, 0), min(hi, end) - pos)
+        pos = end
 
 
 def _stamps_hold(top: str, stamps) -> bool:
@@ -261,6 +327,7 @@ class _StatJob:
             if early is not None and old is None:  # new names: a change
                 _tell(early)
                 early = None
+            _cover(groups, lo, hi)
             if early is None:
                 keys = _stat_range(top, groups, lo, hi)
             else:  # a block at a time, to tell the first change as soon as it is seen
@@ -601,7 +668,7 @@ class _Blobs:
 
     def _load(self, off: int, length: int) -> list:
         try:
-            return pickle.loads(self.read(off, length))
+            return _unpickle(self.fh.fileno(), off, length)
         except Exception as exc:  # noqa: BLE001 - any damage: built again
             raise _Damaged(f"{self.fh.name}: {exc}") from exc
 
@@ -814,7 +881,8 @@ class Index:
         header = p.header
         if header is not None and _stamps_hold(p.top, header["stamps"]):
             # no folder changed: the same names as when the index was written
-            p.groups = [(sub, names.split("\0") if names else []) for sub, names in header["listing"]]
+            # (split where they are used: each stat process splits its share)
+            p.groups = [(sub, _Names(names)) for sub, names in header["listing"]]
             p.stamps = header["stamps"]
             p.same_listing = True
         else:
@@ -992,7 +1060,7 @@ class Index:
                 raise ValueError("not an index")
             where = int.from_bytes(start[len(MAGIC):], "big")
             size = os.fstat(fh.fileno()).st_size
-            header = pickle.loads(_pread(fh.fileno(), where, size - where))
+            header = _unpickle(fh.fileno(), where, size - where)
             if header.get("format") != FORMAT or header.get("config") != config_key \
                     or header.get("end") != where:
                 raise ValueError("another index")
@@ -1145,7 +1213,7 @@ class Index:
             order = array("q", (new_rows[k] for k in sorted(range(len(paths)), key=ids.__getitem__)))
             dead = array("q") if fresh else array("q", sorted(set(range(total)).difference(new_rows)))
         header_new = {"format": FORMAT, "config": config_key, "stamps": p.stamps,
-                      "listing": [(sub, "\0".join(names)) for sub, names in p.groups],
+                      "listing": [(sub, _joined(names)) for sub, names in p.groups],
                       "keys": listed.tobytes(), "rowmap": rowmap, "rows": total + len(values),
                       "shapes": shapes, "shape_of": shape_of, "problems": problems, "order": order,
                       "dead": dead,
@@ -1212,6 +1280,27 @@ class Index:
             except OSError:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
+
+
+def _unpickle(fd: int, off: int, length: int):
+    """``pickle.loads`` of ``length`` bytes of a file at ``off``, read
+    through a mapping of them, not copied into a bytes object first (the
+    100,000-client activity index's header: 0.05 s instead of 0.09-0.16 s).
+    The mapping is gone when this returns.  (An index file is only ever
+    replaced by a rename, never cut short in place, as git does with the
+    index it maps.)  Where mapping fails, they are read."""
+    if length <= 0 or off < 0:
+        raise EOFError("the index file is shorter than its header says")
+    delta = off % mmap.ALLOCATIONGRANULARITY
+    try:
+        mm = mmap.mmap(fd, length + delta, access=mmap.ACCESS_READ, offset=off - delta)
+    except (OSError, ValueError, OverflowError):  # past the end of the file, or no mapping here
+        return pickle.loads(_pread(fd, off, length))
+    try:
+        with memoryview(mm) as whole, whole[delta:] as view:
+            return pickle.loads(view)
+    finally:
+        mm.close()
 
 
 def _pread(fd: int, off: int, length: int) -> bytes:

@@ -712,3 +712,23 @@ def test_an_index_with_damaged_pieces_is_built_again(tmp_path, monkeypatch):
     assert {e[1]["id"]: e[1] for e in entries if e[1]} == {r["id"]: r for r in expected["client"][0]}
     cid = expected["client"][0][0]["id"]
     assert Index(Store(root)).related("deal", cid)[0] == [d for d in expected["deal"][0] if d.get("client") == cid]
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 10, 97])
+def test_names_split_lazily_are_the_names(count):
+    import random
+
+    from crmcli.cache import _Names
+    names = [f"{i}-имя.yaml" for i in range(count)]
+    rng = random.Random(count)
+    for _ in range(40):
+        lazy = _Names("\0".join(names))
+        assert len(lazy) == count
+        for _ in range(3):   # a share split first, then slices in and out of it
+            lo = rng.randint(0, count)
+            hi = rng.randint(lo, count)
+            lazy.cover(lo, hi)
+            a = rng.randint(0, count)
+            b = rng.randint(a, count)
+            assert lazy[a:b] == names[a:b] and lazy[lo:hi] == names[lo:hi]
+        assert list(lazy) == names and lazy[:] == names
