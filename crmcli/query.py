@@ -9,21 +9,28 @@ from crmcli.ids import fold
 
 def won_dates(deals: list[dict], won_stage: str) -> dict[str, list[date]]:
     """Per client id, the close dates of its won deals (the last entry into won)."""
-    return won_dates_of(((d.get("stage"), d.get("client"), d.get("history"), d.get("created")) for d in deals),
-                        won_stage)
+    return won_dates_of(((d.get("stage"), d.get("client"), won_day(d, won_stage)) for d in deals), won_stage)
 
 
 def won_dates_of(deals, won_stage: str) -> dict[str, list[date]]:
-    """``won_dates`` of deals given as (stage, client, history, created)
-    (for commands that read deals as columns)."""
+    """``won_dates`` of deals given as (stage, client, won day) (for
+    commands that read deals as columns: ``won_day`` is kept in the index
+    as the deals' ``@won_day``)."""
     out: dict[str, list[date]] = {}
-    for stage, client, history, created in deals:
-        if stage != won_stage or not client:
+    for stage, client, day in deals:
+        if stage != won_stage or not client or day is None:
             continue
-        day = _last_entry(history, stage, created, (won_stage,))
-        if day is not None:
-            out.setdefault(client, []).append(day)
+        out.setdefault(client, []).append(day)
     return out
+
+
+def won_day(deal: dict, won_stage: str) -> date | None:
+    """The day a deal now in the won stage was won (its last entry into
+    won, else ``created``); None for any other deal."""
+    stage = deal.get("stage")
+    if stage != won_stage:
+        return None
+    return _last_entry(deal.get("history"), stage, deal.get("created"), (won_stage,))
 
 
 def close_date(deal: dict, *stages: str) -> date | None:

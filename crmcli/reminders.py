@@ -23,7 +23,7 @@ FIELDS = ("kind", "due", "overdue_days", "owner", "record", "client", "text")
 # what the rules read of clients, deals and activities: they read them as
 # columns (``Store.load_all(columns=AS_COLUMNS)``), stakeholders as records
 CLIENT_FIELDS = ("id", "name", "owner", "created", "birthday")
-DEAL_FIELDS = ("id", "client", "owner", "stage", "history", "created", "title")
+DEAL_FIELDS = ("id", "client", "owner", "stage", "@entered", "@won_day", "title")   # @: records.derived
 ACTIVITY_FIELDS = ("id", "status", "date", "client", "deal", "stakeholder", "owner", "comment", "type", "next")
 AS_COLUMNS = {"client": CLIENT_FIELDS, "deal": DEAL_FIELDS, "activity": ACTIVITY_FIELDS}
 _GROUP = {"customer": "customers", "former": "former customers", "prospect": "prospects"}
@@ -62,7 +62,7 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None) -
     date (so overdue first), then by kind, text and record."""
     horizon = today + timedelta(days=days)
     clients = data.columns_of("client", CLIENT_FIELDS)
-    deals = data.columns_of("deal", DEAL_FIELDS)
+    deals = data.columns_of("deal", DEAL_FIELDS, cfg)
     names = dict(zip(clients["id"], clients["name"]))
     owners = dict(zip(clients["id"], clients["owner"]))
     deal_client = dict(zip(deals["id"], deals["client"]))
@@ -129,8 +129,7 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None) -
                 last_done[cid] = (day, i)
 
     # --- follow-ups and contact cadence, per client ---------------------------
-    won = won_dates_of(zip(deals["stage"], deals["client"], deals["history"], deals["created"]),
-                       cfg.won_stage)
+    won = won_dates_of(zip(deals["stage"], deals["client"], deals["@won_day"]), cfg.won_stage)
     for cid, c_owner, created in zip(clients["id"], clients["owner"], clients["created"]):
         last = last_done.get(cid)
         if last is not None:
@@ -163,17 +162,8 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None) -
     # --- deals stuck in a stage ---------------------------------------------
     closed = {cfg.won_stage, cfg.lost_stage}
     stuck_after = timedelta(days=cfg.stuck_after)
-    for did, cid, d_owner, stage, history, created, title in zip(*(deals[f] for f in DEAL_FIELDS)):
-        if stage is None or stage in closed:
-            continue
-        entered = None
-        history = history or []
-        for h in history:
-            if h.get("stage") == stage:
-                entered = _day(h.get("date"))
-        if entered is None:
-            entered = _day(history[-1].get("date")) if history else _day(created)
-        if entered is None:
+    for did, cid, d_owner, stage, entered, _, title in zip(*(deals[f] for f in DEAL_FIELDS)):
+        if stage is None or stage in closed or entered is None:
             continue
         due = entered + stuck_after
         if due > horizon:
@@ -220,6 +210,21 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None) -
     order = {k: i for i, k in enumerate(KINDS)}
     items.sort(key=lambda i: (i["due"], order[i["kind"]], i["text"], i["record"]))
     return items
+
+
+def stage_entered(deal: dict) -> date | None:
+    """The day a deal entered its current stage, as the stuck-deal rule
+    takes it: its history's last entry into that stage, else its last entry,
+    else ``created`` (kept in the index as the deals' ``@entered``)."""
+    stage = deal.get("stage")
+    history = deal.get("history") or []
+    entered = None
+    for h in history:
+        if h.get("stage") == stage:
+            entered = _day(h.get("date"))
+    if entered is None:
+        entered = _day(history[-1].get("date")) if history else _day(deal.get("created"))
+    return entered
 
 
 def _anniversary(born: date, year: int) -> date | None:
