@@ -774,11 +774,27 @@ class Index:
             self._drop_index(kind)
             return self._entries(kind)
 
-    def _entries(self, kind: str):
+    def entries_many(self, kinds):
+        """``(ids, entries)`` for every file of several kinds, stat'ed in one
+        go: ``ids[kind]``, the ids of its files; ``entries(kind)``, what
+        ``entries`` gives (so one kind's records at a time are in memory)."""
+        states = dict(zip(kinds, self._states(list(kinds))))
+        ids = {kind: {path.rsplit("/", 1)[-1][:-5] for path in state.paths} for kind, state in states.items()}
+
+        def entries(kind: str):
+            try:
+                return self._entries(kind, states.pop(kind))
+            except _Damaged:
+                self._drop_index(kind)
+                return self._entries(kind)
+        return ids, entries
+
+    def _entries(self, kind: str, state: _State | None = None):
         from crmcli.schema import FOLDERS
         prefix = FOLDERS[kind] + "/"
         with _no_gc():
-            state = self._states([kind])[0]
+            if state is None:
+                state = self._states([kind])[0]
             out = []
             loaded = None
             for path, r in zip(state.paths, state.rows):

@@ -732,3 +732,34 @@ def test_names_split_lazily_are_the_names(count):
             b = rng.randint(a, count)
             assert lazy[a:b] == names[a:b] and lazy[lo:hi] == names[lo:hi]
         assert list(lazy) == names and lazy[:] == names
+
+
+@pytest.mark.parametrize("forked", [False, True])
+def test_the_entries_of_every_kind_from_one_stat(tmp_path, monkeypatch, forked):
+    from crmcli.schema import KINDS
+    if forked:
+        monkeypatch.setenv("CRM_PARALLEL_STAT_MIN", "1")
+    root = _folder(tmp_path)
+
+    def expected():
+        monkeypatch.setenv("CRM_NO_INDEX", "1")
+        st = Store(root)
+        out = {kind: ({rid for rid, _ in st.scan(kind)}, st.entries(kind)) for kind in KINDS}
+        monkeypatch.delenv("CRM_NO_INDEX")
+        return out
+
+    def got():
+        ids, entries = Store(root).entries_many(KINDS)
+        return {kind: (ids[kind], entries(kind)) for kind in KINDS}
+
+    assert got() == expected()        # the index is built
+    assert got() == expected()        # and used
+    deal = sorted((root / "deals").glob("*.yaml"))[0]
+    deal.write_text("title: [unclosed\n", encoding="utf-8")
+    _age(deal)
+    (root / "clients" / "sub").mkdir()
+    (root / "clients" / "sub" / "new-one.yaml").write_text("name: Новый\nowner: ghost\n", encoding="utf-8")
+    _age(root / "clients" / "sub" / "new-one.yaml")
+    sorted((root / "activities").rglob("*.yaml"))[0].unlink()
+    assert got() == expected()
+    assert "new-one" in got()["client"][0]

@@ -17,10 +17,10 @@ def check(strict: bool = typer.Option(False, "--strict", help="Treat warnings (u
     problems: list[Problem] = list(st.config_problems)
     # references are checked against the file names, so one type at a time
     # is in memory (not the whole folder)
-    known = {kind: {rid for rid, _ in st.scan(kind)} for kind in KINDS}
+    known, entries = st.entries_many(KINDS)
     for kind in KINDS:
         items = []
-        for rel, rec, probs in st.entries(kind):
+        for rel, rec, probs in entries(kind):
             problems.extend(probs)
             if rec is not None:  # fields that did read are still cross-checked
                 items.append((rec, LazyLines(st, rel), rel))
