@@ -778,8 +778,9 @@ class Index:
         """``(ids, entries)`` for every file of several kinds, stat'ed in one
         go: ``ids[kind]``, the ids of its files; ``entries(kind)``, what
         ``entries`` gives (so one kind's records at a time are in memory)."""
-        states = dict(zip(kinds, self._states(list(kinds))))
-        ids = {kind: {path.rsplit("/", 1)[-1][:-5] for path in state.paths} for kind, state in states.items()}
+        with _no_gc():
+            states = dict(zip(kinds, self._states(list(kinds))))
+            ids = {kind: {path.rsplit("/", 1)[-1][:-5] for path in state.paths} for kind, state in states.items()}
 
         def entries(kind: str):
             try:
