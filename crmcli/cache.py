@@ -50,6 +50,7 @@ records beside it.
 """
 from __future__ import annotations
 
+import bisect
 import contextlib
 import mmap
 import os
@@ -58,6 +59,9 @@ import stat as _stat
 import sys
 import time
 from array import array
+from itertools import compress, repeat
+from operator import itemgetter, lt
+from struct import iter_unpack
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -71,10 +75,12 @@ PARALLEL_STAT_MIN = 20_000    # fewer files than this are stat'ed in this proces
 PARALLEL_PARSE_MIN = 2000     # fewer stale files than this are parsed in this process
 COMPACT_MIN = 2000            # rows no longer used that are kept (or a tenth) before a fresh write
 NO_KEY = (-1, -1, -1)         # a listed name that is not a record file
+NO_KEY_BYTES = array("q", NO_KEY).tobytes()
 RACY_KEY = (-2, -2, -2)       # a record file changed too recently to trust: matches no stat
 ROWS_PER_PIECE = 20_000       # records per pickle in the index
 CHILD_PARSE_MAX = 20_000      # a stat process parses the changed files it finds, up to this many
 EARLY_CHUNK = 4096            # a stat process says it found a change after at most this many files
+INSERT_MAX = 1000             # files added or changed (with some removed) put into the order by id one by one
 COPY_CHUNK = 8 << 20          # bytes of the old index copied at a time into a new generation
 DETACH_MIN = 20_000           # an index this large is written afresh after the command, in a process of its own
 
@@ -121,16 +127,17 @@ def listing(top: str, horizon: int) -> tuple[list[tuple[str, list[str]]], list[t
         except (FileNotFoundError, NotADirectoryError):
             continue
         stamps.append((sub, st.st_mtime_ns if st.st_mtime_ns < horizon else -1, st.st_ino))
-        files = []
-        for name in names:
-            if name[0] == ".":
-                continue
-            if name.endswith(".yaml"):
-                files.append(name)
-                continue
-            with contextlib.suppress(OSError):
-                if _stat.S_ISDIR(os.lstat(folder + "/" + name).st_mode):
-                    stack.append(sub + name + "/")
+        # the *.yaml names picked in C (a million in 0.05 s, not 0.2 s)
+        files = list(compress(names, map(str.endswith, names, repeat(".yaml"))))
+        if any(map(str.startswith, files, repeat("."))):
+            files = [name for name in files if name[0] != "."]
+        if len(files) < len(names):  # other names: a subfolder is looked into
+            for name in names:
+                if name[0] == "." or name.endswith(".yaml"):
+                    continue
+                with contextlib.suppress(OSError):
+                    if _stat.S_ISDIR(os.lstat(folder + "/" + name).st_mode):
+                        stack.append(sub + name + "/")
         groups.append((sub, files))
     return groups, stamps
 
@@ -184,6 +191,21 @@ class _Names:
 
     def __iter__(self):
         return iter(self._every())
+
+
+def _differing(new: bytes, old: bytes, n: int, rows: list) -> list[int]:
+    """The positions whose packed key (24 bytes each) differs between
+    ``new`` and ``old``, compared a block at a time; their ``rows`` are set
+    to -1."""
+    out: list[int] = []
+    step = 16 * 24
+    for b in range(0, len(new), step):
+        if new[b:b + step] != old[b:b + step]:
+            for j in range(b // 24, min(n, (b + step) // 24)):
+                if new[24 * j:24 * j + 24] != old[24 * j:24 * j + 24]:
+                    rows[j] = -1
+                    out.append(j)
+    return out
 
 
 def _joined(names) -> str:
@@ -417,9 +439,21 @@ def _names(groups, lo: int, hi: int) -> list[str]:
     return out
 
 
+def _all_files(keys: array) -> bool:
+    """Is every listed name a record file (no ``NO_KEY`` among the packed
+    keys)?  Searched in the bytes: ``-1 in keys`` makes a number of each."""
+    data = keys.tobytes()
+    i = data.find(NO_KEY_BYTES)
+    while i >= 0:
+        if i % 24 == 0:
+            return False
+        i = data.find(NO_KEY_BYTES, i + 1)
+    return True
+
+
 def _flatten(groups, keys: array) -> tuple[list[str], array]:
     """Paths (relative to the type's folder) and keys of the regular files."""
-    if -1 not in keys:  # the usual case: every listed name is a record file
+    if _all_files(keys):  # the usual case: every listed name is a record file
         paths: list[str] = []
         for sub, names in groups:
             paths.extend(names if not sub else [sub + name for name in names])
@@ -986,22 +1020,19 @@ class Index:
                 # same files: compare the packed keys block by block, rows
                 # only inside a block that differs
                 rows = old_rows
-                missing = []
-                new_bytes, old_bytes = keys.tobytes(), old_keys.tobytes()
-                step = 16 * 24
-                for b in range(0, len(new_bytes), step):
-                    if new_bytes[b:b + step] != old_bytes[b:b + step]:
-                        for j in range(b // 24, min(n, (b + step) // 24)):
-                            if new_bytes[24 * j:24 * j + 24] != old_bytes[24 * j:24 * j + 24]:
-                                rows[j] = -1
-                                missing.append(j)
+                missing = _differing(keys.tobytes(), old_keys.tobytes(), n, rows)
             else:
-                positions = {path: i for i, path in enumerate(old_paths)}
-                for j in range(n):
-                    i = positions.get(paths[j], -1)
-                    if i >= 0 and old_keys[3 * i:3 * i + 3] == keys[3 * j:3 * j + 3]:
-                        rows[j] = old_rows[i]
-                missing = [j for j in range(n) if rows[j] < 0]
+                # files added or removed: each path's old key (if any) put in
+                # the new order, then compared as above -- in C but for the
+                # blocks that differ (at 1,000,000 files 0.3 s, not 1.2 s)
+                n_old = len(old_paths)
+                at = list(map(dict(zip(old_paths, range(n_old))).get, paths, repeat(n_old)))
+                old_slices = list(map(itemgetter(0), iter_unpack("24s", old_keys.tobytes())))
+                old_slices.append(NO_KEY_BYTES)   # no old key: matches no stat
+                old_bytes = b"".join(map(old_slices.__getitem__, at))
+                old_rows.append(-1)
+                rows = list(map(old_rows.__getitem__, at))
+                missing = _differing(keys.tobytes(), old_bytes, n, rows)
 
         extra: dict = {}
         if missing:
@@ -1122,7 +1153,7 @@ class Index:
         writes its new generation as usual and leaves; past as many unused
         rows as used ones it is written afresh at once all the same."""
         derive = self._derive(kind)
-        live = sum(1 for r in rows if r >= 0)
+        live = len(rows) - rows.count(-1)   # (a row is -1 or a row)
         dead = header["rows"] - live if header is not None else 0
         fresh = fresh or header is None or dead > max(COMPACT_MIN, (live + len(extra)) // 10)
         if fresh and header is not None and replaces is None:
@@ -1177,14 +1208,15 @@ class Index:
             return row
 
         old_rowmap = header["rowmap"] if header is not None else None
-        if not fresh and p.same_listing and len(rows) == len(old_rowmap) and -1 not in raw_keys \
+        every_file = _all_files(raw_keys)
+        if not fresh and p.same_listing and len(rows) == len(old_rowmap) and every_file \
                 and -1 not in old_rowmap:
             # the usual case: the same record files as the index's, some
             # changed in place; the rest of the header is the old one's
             listed = array("q", raw_keys)
             rowmap = array("q", rows)
             remap: dict = {}
-            for j in [j for j, r in enumerate(rows) if r < 0]:
+            for j in compress(range(len(rows)), map(lt, rows, repeat(0))):
                 entry = extra[paths[j]]
                 row = put(entry)
                 if row < 0:
@@ -1198,6 +1230,34 @@ class Index:
             order = array("q", [remap.get(r, r) for r in header["order"]])
             dead = array("q", header["dead"])
             dead.extend(remap)
+        elif not fresh and every_file and len(extra) <= INSERT_MAX:
+            # files added or removed (a few): every listed name is a record
+            # file, so the listing's keys are the files' keys; the rows kept
+            # keep their place and their order by id, the new ones go in by id
+            listed = array("q", raw_keys)
+            new_rows = list(rows)
+            for j in compress(range(len(rows)), map(lt, rows, repeat(0))):
+                entry = extra[paths[j]]
+                row = put(entry)
+                if row < 0:
+                    return  # a folder this irregular is read without an index
+                listed[3 * j:3 * j + 3] = array("q", entry[0])
+                new_rows[j] = row
+            rowmap = array("q", new_rows)
+            live = set(new_rows)
+            for r, probs in old_problems.items():
+                if r in live:
+                    problems[r] = probs
+            order = array("q", filter(live.__contains__, header["order"]))
+            if values:
+                at = dict(zip(new_rows, range(len(paths))))
+
+                def id_of(row: int) -> tuple:  # (its id, its place): as the sort below orders them
+                    j = at[row]
+                    return paths[j].rsplit("/", 1)[-1][:-5], j
+                for row in range(total, total + len(values)):
+                    order.insert(bisect.bisect(order, id_of(row), key=id_of), row)
+            dead = array("q", sorted(set(range(total)).difference(live)))
         else:
             listed = array("q")     # the keys of the whole listing (NO_KEY: no record file)
             rowmap = array("q")

@@ -763,3 +763,27 @@ def test_the_entries_of_every_kind_from_one_stat(tmp_path, monkeypatch, forked):
     sorted((root / "activities").rglob("*.yaml"))[0].unlink()
     assert got() == expected()
     assert "new-one" in got()["client"][0]
+
+
+@pytest.mark.parametrize("one_by_one", [True, False])
+def test_files_added_and_removed_keep_the_rows_in_id_order(tmp_path, monkeypatch, one_by_one):
+    import crmcli.cache as cache
+    if not one_by_one:   # past INSERT_MAX the order is sorted afresh
+        monkeypatch.setattr(cache, "INSERT_MAX", 1)
+    root = _folder(tmp_path)
+    _load(root, "client")
+    clients = sorted((root / "clients").glob("*.yaml"))
+    text = clients[0].read_text(encoding="utf-8")
+    (root / "clients" / "2020").mkdir()
+    for name in ("0000-first.yaml", "zzzz-last.yaml", f"{clients[3].stem}-b.yaml", "2020/mmm-middle.yaml"):
+        (root / "clients" / name).write_text(text, encoding="utf-8")
+        _age(root / "clients" / name)
+    clients[5].unlink()
+    _edit(clients[7], "name: ", "name: Edited ")
+    for _ in range(2):   # read afresh, then through the new generation
+        recs, problems = _load(root, "client")
+        assert (recs, problems) == _direct(root, "client")
+    ids = [r["id"] for r in recs]
+    assert ids == sorted(ids) and {"0000-first", "zzzz-last", "mmm-middle"} <= set(ids)
+    header = _generation(root, "client")
+    assert len(header["order"]) == len(ids) and len(header["dead"]) == 2   # the removed and the edited
