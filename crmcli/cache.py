@@ -193,6 +193,63 @@ class _Names:
         return iter(self._every())
 
 
+ALIGN_BLOCK = 1024    # names compared at a time by _aligned
+ALIGN_GAPS = 64       # places where names were added or removed that _aligned follows
+ALIGN_REACH = 32      # names looked ahead at each of them
+
+
+def _aligned(old: list, new: list) -> list | None:
+    """For each name of ``new``, its place in ``old`` (``len(old)`` for a
+    name not there), when ``new`` is ``old`` with a few names added and
+    removed and the others in the same order -- as listing a folder again
+    after a file was added gives (the order of ``os.listdir`` is the
+    folder's own, and it keeps that of the others).  Compared a block at a
+    time in C: at 1,000,000 names a few ms, where a dict of the old names
+    took 0.4 s.  None when the names differ in another way."""
+    n_old, n = len(old), len(new)
+    at: list[int] = []
+    i = j = gaps = 0
+    step = ALIGN_BLOCK
+    while i < n_old and j < n:
+        k = min(step, n_old - i, n - j)
+        if new[j:j + k] == old[i:i + k]:
+            at.extend(range(i, i + k))
+            i += k
+            j += k
+            continue
+        while new[j] == old[i]:   # up to the first name that differs
+            at.append(i)
+            i += 1
+            j += 1
+        gaps += 1
+        if gaps > ALIGN_GAPS:
+            return None
+        # the fewest names added (a) and removed (b) after which the two
+        # agree again (names are unique: one name alike is the same file)
+        for span in range(1, 2 * ALIGN_REACH + 1):
+            found = None
+            for a in range(max(0, span - ALIGN_REACH), min(span, ALIGN_REACH) + 1):
+                b = span - a
+                if j + a >= n or i + b >= n_old:
+                    if j + a >= n and i + b >= n_old:  # both end here
+                        found = (a, b)
+                        break
+                    continue
+                if new[j + a] == old[i + b]:
+                    found = (a, b)
+                    break
+            if found is not None:
+                break
+        else:
+            return None
+        a, b = found
+        at.extend([n_old] * a)   # added
+        j += a
+        i += b                   # removed
+    at.extend([n_old] * (n - j))  # added at the end
+    return at
+
+
 def _differing(new: bytes, old: bytes, n: int, rows: list) -> list[int]:
     """The positions whose packed key (24 bytes each) differs between
     ``new`` and ``old``, compared a block at a time; their ``rows`` are set
@@ -1026,7 +1083,9 @@ class Index:
                 # the new order, then compared as above -- in C but for the
                 # blocks that differ (at 1,000,000 files 0.3 s, not 1.2 s)
                 n_old = len(old_paths)
-                at = list(map(dict(zip(old_paths, range(n_old))).get, paths, repeat(n_old)))
+                at = _aligned(old_paths, paths)
+                if at is None:  # not a few names added or removed: by hash
+                    at = list(map(dict(zip(old_paths, range(n_old))).get, paths, repeat(n_old)))
                 old_slices = list(map(itemgetter(0), iter_unpack("24s", old_keys.tobytes())))
                 old_slices.append(NO_KEY_BYTES)   # no old key: matches no stat
                 old_bytes = b"".join(map(old_slices.__getitem__, at))

@@ -787,3 +787,37 @@ def test_files_added_and_removed_keep_the_rows_in_id_order(tmp_path, monkeypatch
     assert ids == sorted(ids) and {"0000-first", "zzzz-last", "mmm-middle"} <= set(ids)
     header = _generation(root, "client")
     assert len(header["order"]) == len(ids) and len(header["dead"]) == 2   # the removed and the edited
+
+
+def test_names_aligned_after_some_were_added_and_removed():
+    import random
+
+    from crmcli.cache import _aligned
+    rng = random.Random(7)
+    for _ in range(600):
+        old = [f"f{i}.yaml" for i in range(rng.choice([0, 1, 3, 40, 2500]))]
+        new = list(old)
+        shuffled = rng.random() < 0.2
+        for _ in range(rng.randint(0, 10)):
+            if new and rng.random() < 0.45:
+                del new[rng.randrange(len(new))]
+            elif shuffled and new:
+                x, y = rng.randrange(len(new)), rng.randrange(len(new))
+                new[x], new[y] = new[y], new[x]
+            else:
+                new.insert(rng.randint(0, len(new)), f"new-{rng.randrange(10 ** 9)}.yaml")
+        want = [old.index(name) if name in old else len(old) for name in new]
+        got = _aligned(old, new)
+        if got is None:   # (then matched by hash)
+            continue
+        # never another file's place; at worst a file taken as new (read again)
+        assert len(got) == len(new)
+        assert all(g == w or g == len(old) for g, w in zip(got, want))
+        if not shuffled and len(old) > 100:
+            assert sum(g != w for g, w in zip(got, want)) <= 8
+    # one file added, one removed, a million names: every other one found
+    old = [f"a-{i:07d}.yaml" for i in range(1_000_000)]
+    new = old[:400_000] + ["new.yaml"] + old[400_000:700_000] + old[700_001:]
+    got = _aligned(old, [name + "" for name in new])
+    assert got == list(range(400_000)) + [len(old)] + list(range(400_000, 700_000)) + \
+        list(range(700_001, 1_000_000))
