@@ -34,7 +34,8 @@ How a command that reads many records goes (figures in docs/performance.md):
    pieces that hold them are copied as bytes), the new records go in new
    pieces after them (the rows no longer used are listed in the header);
    when those pass a tenth of the others (they are still unpickled), the
-   index is written afresh.
+   index is written afresh -- a large one after the command's output is
+   out, by a process of its own (``DETACH_MIN``, ``Index.compact``).
 
 A file or folder whose mtime is not before the file system's clock, read
 from ``.crm/clock`` as it is touched before anything is listed, may change
