@@ -1267,23 +1267,33 @@ class Index:
                 problems[row] = probs
             return row
 
+        def put_read():
+            """(the listing's keys, the row of each file, the places of the
+            files read afresh) with those put in as new rows, when every
+            listed name is a record file; None for a folder too irregular
+            to index (it is then read without one)."""
+            listed, rowmap, read = array("q", raw_keys), array("q", rows), []
+            for j in compress(range(len(rows)), map(lt, rows, repeat(0))):
+                entry = extra[paths[j]]
+                row = put(entry)
+                if row < 0:
+                    return None
+                listed[3 * j:3 * j + 3] = array("q", entry[0])
+                rowmap[j] = row
+                read.append(j)
+            return listed, rowmap, read
+
         old_rowmap = header["rowmap"] if header is not None else None
         every_file = _all_files(raw_keys)
         if not fresh and p.same_listing and len(rows) == len(old_rowmap) and every_file \
                 and -1 not in old_rowmap:
             # the usual case: the same record files as the index's, some
             # changed in place; the rest of the header is the old one's
-            listed = array("q", raw_keys)
-            rowmap = array("q", rows)
-            remap: dict = {}
-            for j in compress(range(len(rows)), map(lt, rows, repeat(0))):
-                entry = extra[paths[j]]
-                row = put(entry)
-                if row < 0:
-                    return  # a folder this irregular is read without an index
-                listed[3 * j:3 * j + 3] = array("q", entry[0])
-                rowmap[j] = row
-                remap[old_rowmap[j]] = row
+            done = put_read()
+            if done is None:
+                return
+            listed, rowmap, read = done
+            remap = {old_rowmap[j]: rowmap[j] for j in read}
             for r, probs in header["problems"].items():
                 if r not in remap:
                     problems[r] = probs
@@ -1294,23 +1304,17 @@ class Index:
             # files added or removed (a few): every listed name is a record
             # file, so the listing's keys are the files' keys; the rows kept
             # keep their place and their order by id, the new ones go in by id
-            listed = array("q", raw_keys)
-            new_rows = list(rows)
-            for j in compress(range(len(rows)), map(lt, rows, repeat(0))):
-                entry = extra[paths[j]]
-                row = put(entry)
-                if row < 0:
-                    return  # a folder this irregular is read without an index
-                listed[3 * j:3 * j + 3] = array("q", entry[0])
-                new_rows[j] = row
-            rowmap = array("q", new_rows)
-            live = set(new_rows)
+            done = put_read()
+            if done is None:
+                return
+            listed, rowmap, _ = done
+            live = set(rowmap)
             for r, probs in old_problems.items():
                 if r in live:
                     problems[r] = probs
             order = array("q", filter(live.__contains__, header["order"]))
             if values:
-                at = dict(zip(new_rows, range(len(paths))))
+                at = dict(zip(rowmap, range(len(paths))))
 
                 def id_of(row: int) -> tuple:  # (its id, its place): as the sort below orders them
                     j = at[row]
