@@ -42,7 +42,8 @@ from ``.crm/clock`` as it is touched before anything is listed, may change
 again within the clock's resolution and keep its stat (git's "racily clean"
 rule): it is stored with a key that matches nothing, and read again next
 time.  Index files are written to a temporary name and renamed into place,
-so concurrent ``crm`` processes never see a torn one.
+so concurrent ``crm`` processes never see a torn one; what a killed writer
+left is removed by the next (``_sweep``).
 
 The index is a pickle because it holds dates and decimals that must load
 fast.  It lives next to the records, is never committed (``.crm/`` is
@@ -806,6 +807,7 @@ class Index:
         self.ignored: set = set()   # kinds whose index proved damaged (see _Damaged)
         self.guessed: tuple | None = None   # (answer,) worked out while the stat ran: see load_many
         self.deferred: set = set()   # kinds whose fresh write waits until the command is done
+        self.swept = False           # the leftovers of killed writers looked for (see _sweep)
 
     def _file(self, kind: str) -> Path:
         return self.dir / f"index-{kind}.bin"
@@ -1410,6 +1412,9 @@ class Index:
         with contextlib.suppress(OSError):
             if self.store.derived_dir() is None:
                 return
+            if not self.swept:
+                self.swept = True
+                _sweep(target.parent)
             tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
             try:
                 with open(tmp, "wb") as fh:
@@ -1421,6 +1426,37 @@ class Index:
             except OSError:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
+
+
+STALE_TMP_S = 3600    # a temporary index file untouched this long is a leftover whoever wrote it
+
+
+def _sweep(folder: Path) -> None:
+    """Remove the temporary index files (``.index-<type>.bin.<pid>.tmp``)
+    that writers killed mid-way left in ``.crm/``: those whose process is
+    gone, or that nobody has written for an hour (a process on another
+    machine sharing the folder).  An index file can be hundreds of MB."""
+    with contextlib.suppress(OSError):
+        with os.scandir(folder) as it:
+            for entry in it:
+                name = entry.name
+                if not (name.startswith(".index-") and name.endswith(".tmp")):
+                    continue
+                pid = name[:-4].rsplit(".", 1)[-1]
+                with contextlib.suppress(OSError, ValueError):
+                    if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)) or \
+                            time.time() - entry.stat(follow_symlinks=False).st_mtime > STALE_TMP_S:
+                        os.unlink(entry.path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process: alive
+        return True
+    return True
 
 
 def _unpickle(fd: int, off: int, length: int):

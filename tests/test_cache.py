@@ -821,3 +821,24 @@ def test_names_aligned_after_some_were_added_and_removed():
     got = _aligned(old, [name + "" for name in new])
     assert got == list(range(400_000)) + [len(old)] + list(range(400_000, 700_000)) + \
         list(range(700_001, 1_000_000))
+
+
+def test_the_leftovers_of_killed_index_writers_are_removed(tmp_path):
+    import subprocess
+    import sys
+    root = _folder(tmp_path)
+    _load(root, "client")
+    crm_dir = root / ".crm"
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    dead = crm_dir / f".index-activity.bin.{gone}.tmp"          # its writer was killed
+    busy = crm_dir / f".index-deal.bin.{os.getppid()}.tmp"      # a live writer's
+    old = crm_dir / f".index-client.bin.{os.getppid()}.tmp"     # untouched for two hours
+    other = crm_dir / "notes.tmp"                               # not an index's
+    for p in (dead, busy, old, other):
+        p.write_bytes(b"x" * 1000)
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    _edit(sorted((root / "clients").glob("*.yaml"))[0], "name: ", "name: X")
+    assert _load(root, "client") == _direct(root, "client")    # writes a new generation
+    assert not dead.exists() and not old.exists()
+    assert busy.exists() and other.exists()
