@@ -85,6 +85,7 @@ EARLY_CHUNK = 4096            # a stat process says it found a change after at m
 INSERT_MAX = 1000             # files added or changed (with some removed) put into the order by id one by one
 COPY_CHUNK = 8 << 20          # bytes of the old index copied at a time into a new generation
 DETACH_MIN = 20_000           # an index this large is written afresh after the command, in a process of its own
+_DEFERRED: set = set()        # the kinds whose fresh write waits until this process's command is done
 
 
 @contextlib.contextmanager
@@ -806,7 +807,6 @@ class Index:
         self.dir = store.root / ".crm"
         self.ignored: set = set()   # kinds whose index proved damaged (see _Damaged)
         self.guessed: tuple | None = None   # (answer,) worked out while the stat ran: see load_many
-        self.deferred: set = set()   # kinds whose fresh write waits until the command is done
         self.swept = False           # the leftovers of killed writers looked for (see _sweep)
 
     def _file(self, kind: str) -> Path:
@@ -1190,6 +1190,9 @@ class Index:
         if header is None:
             return
         try:
+            live = len(header["order"])
+            if len(header["dead"]) <= max(COMPACT_MIN, live // 10):
+                return  # done already (by another process, or a job queued twice)
             p = _Plan()
             p.kind, p.top, p.header, p.reader = kind, os.fspath(self.store.folder(kind)), header, reader
             p.horizon, p.loaded, p.fields, p.same_listing = None, None, None, True
@@ -1223,8 +1226,8 @@ class Index:
             size = live + len(extra)
             if crmcli.LATER is not None and size >= DETACH_MIN and dead <= size:
                 fresh = False
-                if kind not in self.deferred:
-                    self.deferred.add(kind)
+                if kind not in _DEFERRED:
+                    _DEFERRED.add(kind)
                     crmcli.LATER.append(lambda: self.compact(kind))
         if fresh:
             shapes, shape_of = [], array("H")

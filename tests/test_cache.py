@@ -260,12 +260,14 @@ def test_a_fresh_write_after_the_command_leaves_a_newer_index_alone(tmp_path, mo
     _load(root, "activity")
     monkeypatch.setattr(cache, "COMPACT_MIN", 10**9)   # the edits below are appended
     files = sorted((root / "activities").rglob("*.yaml"))
-    for p in files[:5]:
-        _edit(p, "comment: ", "comment: EDITED ")
+    for p in files[:25]:   # past a tenth of the rows
+        with open(p, "a", encoding="utf-8") as fh:
+            fh.write("# seen\n")
+        _age(p)
     _load(root, "activity")
     target = root / ".crm" / "index-activity.bin"
     appended = target.read_bytes()
-    assert len(_generation(root, "activity")["dead"]) == 5
+    assert len(_generation(root, "activity")["dead"]) == 25
     newer = root / ".crm" / "newer"
     real = cache._piece_columns
 
@@ -275,12 +277,16 @@ def test_a_fresh_write_after_the_command_leaves_a_newer_index_alone(tmp_path, mo
             os.replace(newer, target)
         return real(*args, **kw)
     monkeypatch.setattr(cache, "_piece_columns", meanwhile)
+    monkeypatch.setattr(cache, "COMPACT_MIN", 1)
     Index(Store(root)).compact("activity")
-    assert len(_generation(root, "activity")["dead"]) == 5     # not replaced by the fresh write
+    assert len(_generation(root, "activity")["dead"]) == 25    # not replaced by the fresh write
     assert not list((root / ".crm").glob(".*.tmp"))
     monkeypatch.setattr(cache, "_piece_columns", real)
     Index(Store(root)).compact("activity")                      # with nobody else writing: it is
     assert len(_generation(root, "activity")["dead"]) == 0
+    ino = os.stat(target).st_ino
+    Index(Store(root)).compact("activity")                      # and once is enough
+    assert os.stat(target).st_ino == ino
     assert _load(root, "activity") == _direct(root, "activity")
 
 
