@@ -42,17 +42,14 @@ def table(headers: list[str], rows: list[list]) -> str:
     """
     if not rows:
         return ""
-    cells = [[(c if type(c) is str and c.isprintable() else cell(c)).strip() for c in r] for r in rows]
-    widths = [len(h) + 2 for h in headers]
-    for r in cells:
-        for i, c in enumerate(r):
-            if len(c) > widths[i]:
-                widths[i] = len(c)
-
-    def line(r):
-        return "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
-    out = [line(headers), "  ".join("-" * w for w in widths)]
-    out.extend(line(r) for r in cells)
+    # column by column: the cells of each, its width, then every line laid
+    # out by one format string (106,000 reminder lines: 0.3 s a row at a time)
+    columns = [[(c if type(c) is str and c.isprintable() else cell(c)).strip() for c in col]
+               for col in zip(*rows)]
+    widths = [max(len(h) + 2, max(map(len, col))) for h, col in zip(headers, columns)]
+    layout = "  ".join(f"{{:<{w}}}" for w in widths)
+    out = [layout.format(*headers).rstrip(), "  ".join("-" * w for w in widths)]
+    out.extend(map(str.rstrip, map(layout.format, *columns)))
     return "\n".join(out) + "\n"
 
 
