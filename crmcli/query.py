@@ -99,11 +99,23 @@ def has_tag(rec: dict, tag: str) -> bool:
 
 
 def contains_text(rec, needle: str) -> bool:
-    """Does any text in the record contain ``needle`` (already folded)?"""
-    if isinstance(rec, dict):
-        return any(contains_text(v, needle) for v in rec.values())
-    if isinstance(rec, list):
-        return any(contains_text(v, needle) for v in rec)
-    if rec is None:
-        return False
-    return needle in fold(_text(rec))
+    """Does any text in the record contain ``needle`` (already folded)?
+    Every value's text is folded at once, joined by NUL (which no needle
+    holds, and which neither case folding nor NFKC joins to a neighbour):
+    one ``fold`` per record instead of one per value."""
+    texts: list[str] = []
+    _texts(rec, texts)
+    return needle in fold("\0".join(texts))
+
+
+def _texts(value, out: list) -> None:
+    if type(value) is str:
+        out.append(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _texts(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            _texts(v, out)
+    elif value is not None:
+        out.append(_text(value))

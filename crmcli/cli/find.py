@@ -19,12 +19,12 @@ def find(text: str = typer.Argument(..., metavar="TEXT", help="what to look for 
     if not needle:
         from crmcli.errors import UsageError
         raise UsageError("TEXT is empty")
-    hits, problems = [], []
+    hits = []
+    data, problems = st.load_all(KINDS)   # every type's files stat'ed in one go
     for kind in KINDS:
-        recs, probs = st.load(kind)
-        problems += probs
+        recs = data.of(kind)
         for r in recs:
-            if needle in fold(r["id"]) or contains_text({k: v for k, v in r.items() if k != "id"}, needle):
+            if contains_text(r, needle):   # the id too
                 hits.append((kind, r))
     if ids:
         common.out("".join(r["id"] + "\n" for _, r in hits))
