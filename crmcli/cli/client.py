@@ -14,10 +14,14 @@ app.command("add")(records.make_named_add(KIND, lambda rec: rec.setdefault("crea
 
 
 def statuses(st, today):
-    from crmcli.query import client_status, won_dates
-    deals, problems = st.load("deal")
-    won = won_dates(deals, st.config.won_stage)
-    return (lambda cid: client_status(won.get(cid), st.config.churn_after, today)), deals, problems
+    """(client id -> its status, the deal files' problems): the deals are
+    read as three columns (``@won_day``: ``query.won_day``), not as records."""
+    from crmcli.query import client_status, won_dates_of
+    fields = ("stage", "client", "@won_day")
+    data, problems = st.load_all(("deal",), columns={"deal": fields})
+    deals = data.columns_of("deal", fields, st.config)
+    won = won_dates_of(zip(*(deals[f] for f in fields)), st.config.won_stage)
+    return (lambda cid: client_status(won.get(cid), st.config.churn_after, today)), problems
 
 
 @app.command("list")
@@ -36,7 +40,7 @@ def list_(
     common.check_format(fmt)
     st = common.store()
     clients, problems = select_clients(st, tag, owner, source, status, where)
-    status_of, _, more = statuses(st, common.today())
+    status_of, more = statuses(st, common.today())
     records.list_records(KIND, clients, fmt, ids, lambda r, o: {**o, "status": status_of(r["id"])}, sort)
     if common.warn_problems(problems + more):
         raise typer.Exit(1)
@@ -54,7 +58,7 @@ def select_clients(st, tag=None, owner=None, source=None, status=None, where=Non
     clients, problems = st.load(KIND)
     status_of = None
     if status is not None:
-        status_of, _, more = statuses(st, common.today())
+        status_of, more = statuses(st, common.today())
         problems = problems + more
     out = []
     for c in clients:

@@ -145,7 +145,7 @@ def export(
     derived = None
     if kind == "client" and fmt != "vcard":
         from crmcli.cli.client import statuses
-        status_of, _, more = statuses(st, common.today())
+        status_of, more = statuses(st, common.today())
         problems = problems + more
         derived = {"status": {r["id"]: status_of(r["id"]) for r in records}}
     if fmt == "csv":

@@ -46,7 +46,7 @@ def mail(
         raise CrmError("crm.yaml activity_types has no 'email', so sent mail could not be logged; nothing was sent",
                        hint="add email to activity_types in crm.yaml")
     clients, problems = select_clients(st, tag, owner, source, status, where)
-    status_of, _, more = statuses(st, today)
+    status_of, more = statuses(st, today)
     chosen, skipped = choose(clients, letters)
 
     # render everything first: a template error stops the run before anything is written or sent
