@@ -242,7 +242,7 @@ class DealFacts:
                  closed: date | None, won_on: date | None, clients: dict, rates: RateTable):
         self.deal = deal
         self.outcome = outcome
-        self.entries = entries    # (stage, date) of every stage entered, in order
+        self.entries = entries    # (stage, date) of every stage entered, in order (None: not read)
         self.created = created
         self.closed = closed      # see deal_stages
         self.won_on = won_on      # see deal_stages
@@ -323,7 +323,10 @@ def deal_facts(data: Dataset, cfg: Config, filters: Filters | None = None,
             continue
         if filters is not None and not filters.deal(deal, clients.get(deal.get("client"))):
             continue
-        entries, created, closed, won_on = deal_stages(deal, won_stage, lost_stage)
+        if "@closed" in deal:  # read as columns with its derived dates (records.derived): no history
+            entries, created, closed, won_on = None, deal["@created"], deal["@closed"], deal["@won_on"]
+        else:
+            entries, created, closed, won_on = deal_stages(deal, won_stage, lost_stage)
         yield DealFacts(deal, outcome, entries, created, closed, won_on, clients, rates)
 
 

@@ -13,6 +13,11 @@ from crmcli.reports.common import (
 
 COLUMNS = ("source", "clients", "customers", "conversion", "revenue", "cost",
            "cost_per_lead", "cost_per_customer", "roi")
+# what the report reads of each deal: it reads them as columns, with the
+# dates the index keeps (records.derived), not every deal's history
+DEAL_FIELDS = ("id", "stage", "client", "owner", "source", "amount", "quantity", "unit_price", "currency",
+               "@created", "@closed", "@won_on")
+AS_COLUMNS = {"deal": DEAL_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,8 @@ def roi(revenue: Decimal, cost: Decimal | None) -> float | None:
 def sources_report(data: Dataset, cfg: Config, spec: SourcesSpec) -> dict:
     check_filters(data, cfg, spec)
     filters = Filters(spec.owner, spec.source, spec.tag)
-    buyers = {d.get("client") for d in data.deals if d.get("stage") == cfg.won_stage}
+    deals = data.columns["deal"].records() if "deal" in data.columns else data.deals
+    buyers = {d.get("client") for d in deals if d.get("stage") == cfg.won_stage}
     windowed = spec.date_from is not None or spec.date_to is not None
 
     groups: dict = {}
@@ -57,7 +63,7 @@ def sources_report(data: Dataset, cfg: Config, spec: SourcesSpec) -> dict:
         g["clients"] += 1
         if client.get("id") in buyers:
             g["customers"] += 1
-    for f in deal_facts(data, cfg, filters, outcomes=(WON,)):
+    for f in deal_facts(data, cfg, filters, outcomes=(WON,), deals=deals):
         if not windowed or in_window(f.closed, spec.date_from, spec.date_to):
             group(f.source)["values"].append(f.value(spec.today))
 

@@ -127,6 +127,8 @@ COLUMN_SPECS = [
     ("funnel", {"date_from": d("2025-01-01"), "date_to": d("2025-12-31")}),
     ("managers", {}), ("managers", {"owner": "boris"}), ("managers", {"source": "referral"}),
     ("managers", {"tag": "vip", "date_from": d("2024-06-01")}),
+    ("sources", {}), ("sources", {"owner": "anna"}), ("sources", {"source": "referral", "tag": "vip"}),
+    ("sources", {"date_from": d("2025-01-01"), "date_to": d("2025-12-31")}),
 ]
 
 
@@ -147,5 +149,5 @@ def test_reports_read_as_columns_answer_as_from_whole_records(name, args):
     spec = getattr(module, f"{name.capitalize()}Spec")(today=date(2026, 11, 27), **args)
     build = getattr(module, f"{name}_report")
     expected = build(whole, store.config, spec)
-    assert expected["won"] > 0
+    assert expected["won" if "won" in expected else "customers"] > 0
     assert build(narrow, store.config, spec) == expected
