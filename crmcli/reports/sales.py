@@ -17,6 +17,12 @@ SALES_BY = ("month", "quarter", "owner", "source", "product", "tag")
 COLUMNS = ("won", "revenue", "revenue_constant")
 
 
+# what the report reads of each deal: it reads them as columns, with the
+# dates the index keeps (records.derived), not every deal's history
+DEAL_FIELDS = ("id", "stage", "client", "owner", "source", "product", "amount", "quantity", "unit_price",
+               "currency", "@created", "@closed", "@won_on")
+AS_COLUMNS = {"deal": DEAL_FIELDS}
+
 @dataclass(frozen=True)
 class SalesSpec:
     today: date

@@ -129,6 +129,9 @@ COLUMN_SPECS = [
     ("managers", {"tag": "vip", "date_from": d("2024-06-01")}),
     ("sources", {}), ("sources", {"owner": "anna"}), ("sources", {"source": "referral", "tag": "vip"}),
     ("sources", {"date_from": d("2025-01-01"), "date_to": d("2025-12-31")}),
+    ("sales", {}), ("sales", {"by": "product"}), ("sales", {"by": "owner", "tag": "vip"}),
+    ("sales", {"by": "source", "date_from": d("2025-01-01")}), ("sales", {"by": "tag", "owner": "anna"}),
+    ("sales", {"by": "quarter", "season": True}),
 ]
 
 
