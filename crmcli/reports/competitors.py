@@ -14,6 +14,12 @@ COLUMNS = ("competitor", "name", "clients", "deals_contested", "lost_to", "won_a
            "win_rate")
 
 
+# what the report reads of each deal: it reads them as columns, with the
+# dates the index keeps (records.derived), not every deal's history
+DEAL_FIELDS = ("id", "stage", "client", "owner", "source", "competitors", "lost_to",
+               "@created", "@closed", "@won_on")
+AS_COLUMNS = {"deal": DEAL_FIELDS}
+
 @dataclass(frozen=True)
 class CompetitorsSpec:
     today: date
@@ -49,7 +55,8 @@ def competitors_report(data: Dataset, cfg: Config, spec: CompetitorsSpec) -> dic
                 stat(cid)["clients"] += 1
     contested = won = lost = lost_to = 0
     # the deals contested_by names anyone: no other deal counts here
-    rivalled = [d for d in data.deals if d.get("competitors") or d.get("lost_to")]
+    deals = data.columns["deal"].records() if "deal" in data.columns else data.deals
+    rivalled = [d for d in deals if d.get("competitors") or d.get("lost_to")]
     windowed = spec.date_from is not None or spec.date_to is not None
     for f in deal_facts(data, cfg, filters, deals=rivalled):
         if windowed and not in_window(f.created, spec.date_from, spec.date_to):
