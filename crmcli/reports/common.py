@@ -180,7 +180,9 @@ def last_entry(deal: dict, stages, entries=None) -> date | None:
 
 def close_date(deal: dict, cfg: Config) -> date | None:
     """The date of the last entry into the won or lost stage; None for open deals
-    (see ``deal_stages``)."""
+    (see ``deal_stages``; a deal read as columns brings it as ``@closed``)."""
+    if "@closed" in deal:
+        return deal["@closed"]
     return deal_stages(deal, cfg.won_stage, cfg.lost_stage)[2]
 
 
@@ -314,8 +316,8 @@ def deal_facts(data: Dataset, cfg: Config, filters: Filters | None = None,
     won_stage, lost_stage = cfg.won_stage, cfg.lost_stage
     if filters is not None and not filters.any:
         filters = None
-    if deals is None:  # a report that reads deals as columns (AS_COLUMNS) gets them back as records
-        deals = data.columns["deal"].records() if "deal" in data.columns else data.deals
+    if deals is None:
+        deals = deals_of(data)
     for deal in deals:
         stage = deal.get("stage")
         outcome = WON if stage == won_stage else LOST if stage == lost_stage else OPEN
@@ -341,9 +343,15 @@ def clients_by_id(data: Dataset) -> dict[str, dict]:
     return {c.get("id"): c for c in data.clients}
 
 
-def deals_by_client(data: Dataset) -> dict[str, list[dict]]:
+def deals_of(data: Dataset) -> list[dict]:
+    """The deals as records: a report that reads them as columns
+    (AS_COLUMNS) gets them back as records of those fields."""
+    return data.columns["deal"].records() if "deal" in data.columns else data.deals
+
+
+def deals_by_client(data: Dataset, deals: list[dict] | None = None) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
-    for deal in data.deals:
+    for deal in deals_of(data) if deals is None else deals:
         out.setdefault(deal.get("client"), []).append(deal)
     return out
 

@@ -6,7 +6,7 @@ from datetime import date
 
 from crmcli.config import Config
 from crmcli.reports.common import (
-    Dataset, Filters, check_filters, deal_facts, fmt_group, fmt_rate, format_pairs,
+    Dataset, Filters, check_filters, deal_facts, deals_of, fmt_group, fmt_rate, format_pairs,
     format_table, in_window, iso, ratio, rows_csv,
 )
 
@@ -55,7 +55,7 @@ def competitors_report(data: Dataset, cfg: Config, spec: CompetitorsSpec) -> dic
                 stat(cid)["clients"] += 1
     contested = won = lost = lost_to = 0
     # the deals contested_by names anyone: no other deal counts here
-    deals = data.columns["deal"].records() if "deal" in data.columns else data.deals
+    deals = deals_of(data)
     rivalled = [d for d in deals if d.get("competitors") or d.get("lost_to")]
     windowed = spec.date_from is not None or spec.date_to is not None
     for f in deal_facts(data, cfg, filters, deals=rivalled):

@@ -8,7 +8,7 @@ from decimal import Decimal
 from crmcli.config import Config
 from crmcli.errors import CrmError
 from crmcli.reports.common import (
-    WON, Dataset, Filters, check_filters, client_status, deal_facts, deals_by_client, fmt_group,
+    WON, Dataset, Filters, check_filters, client_status, deal_facts, deals_by_client, deals_of, fmt_group,
     fmt_money, format_pairs, format_table, in_window, iso, jsonable, money, rows_csv, total,
 )
 from crmcli.schema import FIELDS
@@ -18,6 +18,12 @@ LIST_FIELDS = ("tags", "competitors")
 SCALAR_TYPES = ("text", "enum", "ref", "owner", "date", "bool")
 DEFAULTS = {"kind": "organization", "opt_out": False}   # contract §2 defaults of absent fields
 
+
+# what the report reads of each deal: it reads them as columns, with the
+# dates the index keeps (records.derived), not every deal's history
+DEAL_FIELDS = ("id", "stage", "client", "amount", "quantity", "unit_price", "currency",
+               "@created", "@closed", "@won_on")
+AS_COLUMNS = {"deal": DEAL_FIELDS}
 
 @dataclass(frozen=True)
 class SegmentsSpec:
@@ -71,9 +77,10 @@ def segments_report(data: Dataset, cfg: Config, spec: SegmentsSpec) -> dict:
     kind, name = resolve_by(spec.by, cfg)
     check_filters(data, cfg, spec)
     filters = Filters(spec.owner, spec.source, spec.tag)
-    by_client = deals_by_client(data) if kind == "status" else {}
+    deals = deals_of(data)
+    by_client = deals_by_client(data, deals) if kind == "status" else {}
     revenue_of: dict = {}
-    for f in deal_facts(data, cfg, outcomes=(WON,)):
+    for f in deal_facts(data, cfg, outcomes=(WON,), deals=deals):
         if in_window(f.closed, spec.date_from, spec.date_to):
             revenue_of.setdefault(f.deal.get("client"), []).append(f.value(spec.today))
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from crmcli.config import Config
 from crmcli.reports.common import (
-    WON, Dataset, Filters, as_date, check_filters, deal_facts, fmt_group, fmt_money, fmt_rate,
+    WON, Dataset, Filters, as_date, check_filters, deal_facts, deals_of, fmt_group, fmt_money, fmt_rate,
     format_pairs, format_table, in_window, iso, money, money_ratio, ratio, rows_csv, total,
 )
 
@@ -39,7 +39,7 @@ def roi(revenue: Decimal, cost: Decimal | None) -> float | None:
 def sources_report(data: Dataset, cfg: Config, spec: SourcesSpec) -> dict:
     check_filters(data, cfg, spec)
     filters = Filters(spec.owner, spec.source, spec.tag)
-    deals = data.columns["deal"].records() if "deal" in data.columns else data.deals
+    deals = deals_of(data)
     buyers = {d.get("client") for d in deals if d.get("stage") == cfg.won_stage}
     windowed = spec.date_from is not None or spec.date_to is not None
 

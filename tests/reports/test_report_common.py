@@ -134,6 +134,8 @@ COLUMN_SPECS = [
     ("sales", {"by": "quarter", "season": True}),
     ("competitors", {}), ("competitors", {"owner": "anna"}), ("competitors", {"tag": "vip"}),
     ("competitors", {"date_from": d("2025-01-01"), "date_to": d("2025-12-31")}),
+    ("segments", {"by": "source"}), ("segments", {"by": "status"}), ("segments", {"by": "tags", "owner": "anna"}),
+    ("segments", {"by": "status", "date_from": d("2025-01-01"), "date_to": d("2025-12-31")}),
 ]
 
 
