@@ -14,6 +14,12 @@ from crmcli.reports.common import (
 )
 
 
+# what the report reads of each deal: it reads them as columns, with the
+# dates the index keeps (records.derived), not every deal's history
+DEAL_FIELDS = ("id", "stage", "client", "owner", "source", "amount", "quantity", "unit_price", "currency",
+               "@created", "@closed", "@won_on")
+AS_COLUMNS = {"deal": DEAL_FIELDS}
+
 @dataclass(frozen=True)
 class RetentionSpec:
     today: date

@@ -136,6 +136,8 @@ COLUMN_SPECS = [
     ("competitors", {"date_from": d("2025-01-01"), "date_to": d("2025-12-31")}),
     ("segments", {"by": "source"}), ("segments", {"by": "status"}), ("segments", {"by": "tags", "owner": "anna"}),
     ("segments", {"by": "status", "date_from": d("2025-01-01"), "date_to": d("2025-12-31")}),
+    ("retention", {}), ("retention", {"owner": "anna"}), ("retention", {"period": "quarter", "tag": "vip"}),
+    ("retention", {"source": "referral"}),
 ]
 
 
