@@ -16,6 +16,12 @@ from crmcli.reports.common import (
 )
 
 COLUMNS = ("price", "deals", "quantity", "revenue", "lost", "win_rate", "first_sale", "last_sale")
+# what the report reads of each deal: it reads them as columns, with the
+# dates the index keeps (records.derived), and makes records of the deals of
+# one product only
+DEAL_FIELDS = ("id", "stage", "client", "owner", "source", "product", "amount", "quantity", "unit_price",
+               "currency", "@created", "@closed", "@won_on")
+AS_COLUMNS = {"deal": DEAL_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -29,10 +35,21 @@ class PricesSpec:
     tag: str | None = None
 
 
-def check_product(data: Dataset, product: str | None) -> None:
-    if product is not None and any(d.get("product") == product for d in data.deals):
+def product_deals(data: Dataset, product: str | None) -> tuple[list[dict], set]:
+    """(the deals of ``product`` as records, every product named)."""
+    cols = data.columns.get("deal")
+    if cols is None:
+        return ([d for d in data.deals if d.get("product") == product],
+                {d["product"] for d in data.deals if d.get("product") is not None})
+    names = tuple(cols.cols)
+    mine = [i for i, p in enumerate(cols["product"]) if p == product] if product is not None else []
+    return [{n: cols[n][i] for n in names} for i in mine], set(cols["product"]) - {None}
+
+
+def check_product(products: set, product: str | None) -> None:
+    if product is not None and product in products:
         return
-    products = sorted({d["product"] for d in data.deals if d.get("product") is not None})
+    products = sorted(products)
     known = ", ".join(products) or "no deal names a product yet"
     if product is None:
         raise CrmError(f"--product is required (products: {known})")
@@ -55,11 +72,11 @@ def unit_price(f: DealFacts) -> Decimal | None:
 
 
 def prices_report(data: Dataset, cfg: Config, spec: PricesSpec) -> dict:
-    check_product(data, spec.product)
+    of_product, products = product_deals(data, spec.product)
+    check_product(products, spec.product)
     check_filters(data, cfg, spec)
     filters = Filters(spec.owner, spec.source, spec.tag)
     today = spec.today
-    of_product = [d for d in data.deals if d.get("product") == spec.product]
     closed = [f for f in deal_facts(data, cfg, filters, outcomes=(WON, LOST), deals=of_product)
               if f.closed is not None and in_window(f.closed, spec.date_from, spec.date_to)]
 
