@@ -70,7 +70,7 @@ from pathlib import Path
 
 from crmcli.store import _by_id, _by_place, valid_records
 
-FORMAT = 13
+FORMAT = 14
 MAGIC = b"crm-index\x00\x04\n"
 RACY_NS = 2_000_000_000       # without a clock file: files changed this close to a stat are read again
 PARALLEL_STAT_MIN = 20_000    # fewer files than this are stat'ed in this process

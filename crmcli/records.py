@@ -39,7 +39,8 @@ def derived(kind: str, cfg: Config):
     """The fields worked out from one record and crm.yaml that the index
     keeps beside the record's own, named ``@...``, as a function record ->
     {name: value}; None for a type that has none.  Deals: ``@created``,
-    ``@closed`` and ``@won_on`` (``reports.common.deal_stages``), the day
+    ``@closed``, ``@won_on`` and the stages entered, ``@entries``
+    (``reports.common.deal_stages``), the day
     the deal entered its stage as ``remind`` takes it (``@entered``,
     ``reminders.stage_entered``) and the day it was won as client status
     takes it (``@won_day``, ``query.won_day``): so a command that needs only
@@ -51,8 +52,8 @@ def derived(kind: str, cfg: Config):
         won, lost = cfg.won_stage, cfg.lost_stage
 
         def deal_dates(deal: dict) -> dict:
-            _, created, closed, won_on = deal_stages(deal, won, lost)
-            return {"@created": created, "@closed": closed, "@won_on": won_on,
+            entries, created, closed, won_on = deal_stages(deal, won, lost)
+            return {"@created": created, "@closed": closed, "@won_on": won_on, "@entries": tuple(entries),
                     "@entered": stage_entered(deal), "@won_day": won_day(deal, won)}
         return deal_dates
     return None

@@ -326,7 +326,7 @@ def deal_facts(data: Dataset, cfg: Config, filters: Filters | None = None,
         if filters is not None and not filters.deal(deal, clients.get(deal.get("client"))):
             continue
         if "@closed" in deal:  # read as columns with its derived dates (records.derived): no history
-            entries, created, closed, won_on = None, deal["@created"], deal["@closed"], deal["@won_on"]
+            entries, created, closed, won_on = deal.get("@entries"), deal["@created"], deal["@closed"], deal["@won_on"]
         else:
             entries, created, closed, won_on = deal_stages(deal, won_stage, lost_stage)
         yield DealFacts(deal, outcome, entries, created, closed, won_on, clients, rates)
