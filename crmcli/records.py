@@ -86,10 +86,14 @@ class Columns:
                 cols[name] = [m.get(name) for m in more]
         return cls(cols, len(records))
 
-    def records(self) -> list[dict]:
-        """The records again, with just these fields (None where absent)."""
+    def records(self, rows=None) -> list[dict]:
+        """The records again, with just these fields (None where absent);
+        with ``rows``, only the records at those places."""
         names = tuple(self.cols)
-        return [dict(zip(names, row)) for row in zip(*self.cols.values())]
+        if rows is None:
+            return [dict(zip(names, row)) for row in zip(*self.cols.values())]
+        cols = tuple(self.cols.values())
+        return [dict(zip(names, [col[i] for col in cols])) for i in rows]
 
     def __getitem__(self, name: str) -> list:
         col = self.cols.get(name)

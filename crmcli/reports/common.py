@@ -307,6 +307,13 @@ class DealFacts:
         return self.rates.to_base(deal_amount(deal), deal.get("currency"), today)
 
 
+# what deal_facts and the deal filters read of a deal when deals are read as
+# columns (AS_COLUMNS), with the dates the index works out (records.derived);
+# a report names these and whatever else it reads of a deal
+FACT_FIELDS = ("id", "stage", "client", "owner", "source", "amount", "quantity", "unit_price", "currency",
+               "@created", "@closed", "@won_on")
+
+
 def deal_facts(data: Dataset, cfg: Config, filters: Filters | None = None,
                outcomes=OUTCOMES, deals: list[dict] | None = None) -> Iterator[DealFacts]:
     """The facts of each deal (of ``deals``, by default all) whose outcome is one

@@ -6,7 +6,7 @@ from datetime import date
 
 from crmcli.config import Config
 from crmcli.reports.common import (
-    Dataset, Filters, check_filters, deal_facts, deals_of, fmt_group, fmt_rate, format_pairs,
+    FACT_FIELDS, Dataset, Filters, check_filters, deal_facts, deals_of, fmt_group, fmt_rate, format_pairs,
     format_table, in_window, iso, ratio, rows_csv,
 )
 
@@ -16,8 +16,7 @@ COLUMNS = ("competitor", "name", "clients", "deals_contested", "lost_to", "won_a
 
 # what the report reads of each deal: it reads them as columns, with the
 # dates the index keeps (records.derived), not every deal's history
-DEAL_FIELDS = ("id", "stage", "client", "owner", "source", "competitors", "lost_to",
-               "@created", "@closed", "@won_on")
+DEAL_FIELDS = FACT_FIELDS + ("competitors", "lost_to")
 AS_COLUMNS = {"deal": DEAL_FIELDS}
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from crmcli.config import Config
 from crmcli.reports import pictures
 from crmcli.reports.common import (
-    LOST, WON, Dataset, DealFacts, Filters, check_filters, csv_cell, deal_facts, fmt_money,
+    FACT_FIELDS, LOST, WON, Dataset, DealFacts, Filters, check_filters, csv_cell, deal_facts, fmt_money,
     fmt_num, fmt_rate, format_pairs, format_table, in_window, iso, median, money, ratio,
 )
 
@@ -70,8 +70,7 @@ def walk_stages(facts: DealFacts, cfg: Config, positions: dict[str, int],
 # whole deals); deal_facts and the filters read no other field.  The stages
 # each deal entered and its dates come worked out by the index
 # (records.derived), not from its history
-DEAL_FIELDS = ("id", "stage", "@entries", "@created", "@closed", "@won_on", "amount", "quantity", "unit_price",
-               "currency", "owner", "source", "client", "lost_reason")
+DEAL_FIELDS = FACT_FIELDS + ("@entries", "lost_reason")
 AS_COLUMNS = {"deal": DEAL_FIELDS}
 
 

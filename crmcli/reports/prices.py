@@ -10,7 +10,7 @@ from crmcli.errors import CrmError
 from crmcli.money import CENT
 from crmcli.reports import pictures
 from crmcli.reports.common import (
-    LOST, WON, Dataset, DealFacts, Filters, as_decimal, check_filters, deal_facts, fmt_money,
+    FACT_FIELDS, LOST, WON, Dataset, DealFacts, Filters, as_decimal, check_filters, deal_facts, fmt_money,
     fmt_num, fmt_rate, format_pairs, format_table, in_window, iso, money, money_ratio, number,
     ratio, rows_csv, total,
 )
@@ -19,8 +19,7 @@ COLUMNS = ("price", "deals", "quantity", "revenue", "lost", "win_rate", "first_s
 # what the report reads of each deal: it reads them as columns, with the
 # dates the index keeps (records.derived), and makes records of the deals of
 # one product only
-DEAL_FIELDS = ("id", "stage", "client", "owner", "source", "product", "amount", "quantity", "unit_price",
-               "currency", "@created", "@closed", "@won_on")
+DEAL_FIELDS = FACT_FIELDS + ("product",)
 AS_COLUMNS = {"deal": DEAL_FIELDS}
 
 
@@ -41,9 +40,8 @@ def product_deals(data: Dataset, product: str | None) -> tuple[list[dict], set]:
     if cols is None:
         return ([d for d in data.deals if d.get("product") == product],
                 {d["product"] for d in data.deals if d.get("product") is not None})
-    names = tuple(cols.cols)
     mine = [i for i, p in enumerate(cols["product"]) if p == product] if product is not None else []
-    return [{n: cols[n][i] for n in names} for i in mine], set(cols["product"]) - {None}
+    return cols.records(mine), set(cols["product"]) - {None}
 
 
 def check_product(products: set, product: str | None) -> None:

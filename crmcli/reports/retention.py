@@ -8,7 +8,7 @@ from datetime import date
 from crmcli.config import Config
 from crmcli.reports import pictures
 from crmcli.reports.common import (
-    PERIODS, WON, Dataset, Filters, check_choice, check_filters, csv_cell, deal_facts, fmt_money,
+    FACT_FIELDS, PERIODS, WON, Dataset, Filters, check_choice, check_filters, csv_cell, deal_facts, fmt_money,
     fmt_rate, format_pairs, format_table, money, money_ratio, period_index, period_label, ratio,
     total,
 )
@@ -16,8 +16,7 @@ from crmcli.reports.common import (
 
 # what the report reads of each deal: it reads them as columns, with the
 # dates the index keeps (records.derived), not every deal's history
-DEAL_FIELDS = ("id", "stage", "client", "owner", "source", "amount", "quantity", "unit_price", "currency",
-               "@created", "@closed", "@won_on")
+DEAL_FIELDS = FACT_FIELDS
 AS_COLUMNS = {"deal": DEAL_FIELDS}
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from datetime import date
 from crmcli.config import Config
 from crmcli.reports import pictures
 from crmcli.reports.common import (
-    WON, Dataset, DealFacts, Filters, check_choice, check_filters, deal_facts, fmt_group,
+    FACT_FIELDS, WON, Dataset, DealFacts, Filters, check_choice, check_filters, deal_facts, fmt_group,
     fmt_money, format_pairs, format_table, in_window, iso, money, period_index, period_label,
     rows_csv, total,
 )
@@ -19,8 +19,7 @@ COLUMNS = ("won", "revenue", "revenue_constant")
 
 # what the report reads of each deal: it reads them as columns, with the
 # dates the index keeps (records.derived), not every deal's history
-DEAL_FIELDS = ("id", "stage", "client", "owner", "source", "product", "amount", "quantity", "unit_price",
-               "currency", "@created", "@closed", "@won_on")
+DEAL_FIELDS = FACT_FIELDS + ("product",)
 AS_COLUMNS = {"deal": DEAL_FIELDS}
 
 @dataclass(frozen=True)

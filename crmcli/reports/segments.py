@@ -8,7 +8,7 @@ from decimal import Decimal
 from crmcli.config import Config
 from crmcli.errors import CrmError
 from crmcli.reports.common import (
-    WON, Dataset, Filters, check_filters, client_status, deal_facts, deals_by_client, deals_of, fmt_group,
+    FACT_FIELDS, WON, Dataset, Filters, check_filters, client_status, deal_facts, deals_by_client, deals_of, fmt_group,
     fmt_money, format_pairs, format_table, in_window, iso, jsonable, money, rows_csv, total,
 )
 from crmcli.schema import FIELDS
@@ -21,8 +21,7 @@ DEFAULTS = {"kind": "organization", "opt_out": False}   # contract §2 defaults 
 
 # what the report reads of each deal: it reads them as columns, with the
 # dates the index keeps (records.derived), not every deal's history
-DEAL_FIELDS = ("id", "stage", "client", "amount", "quantity", "unit_price", "currency",
-               "@created", "@closed", "@won_on")
+DEAL_FIELDS = FACT_FIELDS
 AS_COLUMNS = {"deal": DEAL_FIELDS}
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from crmcli.config import Config
 from crmcli.reports.common import (
-    WON, Dataset, Filters, as_date, check_filters, deal_facts, deals_of, fmt_group, fmt_money, fmt_rate,
+    FACT_FIELDS, WON, Dataset, Filters, as_date, check_filters, deal_facts, deals_of, fmt_group, fmt_money, fmt_rate,
     format_pairs, format_table, in_window, iso, money, money_ratio, ratio, rows_csv, total,
 )
 
@@ -15,8 +15,7 @@ COLUMNS = ("source", "clients", "customers", "conversion", "revenue", "cost",
            "cost_per_lead", "cost_per_customer", "roi")
 # what the report reads of each deal: it reads them as columns, with the
 # dates the index keeps (records.derived), not every deal's history
-DEAL_FIELDS = ("id", "stage", "client", "owner", "source", "amount", "quantity", "unit_price", "currency",
-               "@created", "@closed", "@won_on")
+DEAL_FIELDS = FACT_FIELDS
 AS_COLUMNS = {"deal": DEAL_FIELDS}
 
 
