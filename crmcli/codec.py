@@ -437,6 +437,12 @@ def _slot(container, key):
     return found or (container.ca.items, key, 2)
 
 
+def _item_slot(seq, i: int):
+    value = seq[i]
+    found = _end_slot(value) if isinstance(value, (dict, list)) else None
+    return found or (seq.ca.items, i, 0)
+
+
 def _take_tail(slot) -> str:
     """Remove and return the full-line comments after a value (not its inline one)."""
     items, key, idx = slot
@@ -604,8 +610,10 @@ def _merge_list(node, old: list, new: list) -> None:
                 continue
             if isinstance(x, dict) and isinstance(node[i], dict) and isinstance(o, dict):
                 _merge_map(node[i], o, x, None)
-            else:
+            else:   # the comments after the item stay after its new value
+                tail = _take_tail(_item_slot(node, i))
                 node[i] = _to_rt(x)
+                _put_tail(_item_slot(node, i), tail)
         return
     slot = _end_slot(node)
     tail = _take_tail(slot) if slot else ""

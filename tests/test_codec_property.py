@@ -197,6 +197,9 @@ def _apply(rec, key, action, value, text):
           "# hand-written header\nname: A\nphones:\n- \"1\"\n# footer\n"))
 @example(({"name": "A", "emails": ["b"]}, "emails", "set", ["x", "b"], "comments",
           "# hand-written header\nname: A\nemails:\n- b\n# footer\n"))
+@example(({"name": "A", "history": [{"stage": "NO", "date": date(2000, 1, 1)}]},
+          "history", "set", ["NO"], "comments",
+          "# hand-written header\nname: A\nhistory:\n- stage: \"NO\"\n  date: 2000-01-01\n# footer\n"))
 def test_edit_of_one_key_keeps_every_other_value(case):
     rec, key, action, value, style, text = case
     out = _apply(rec, key, action, value, text)
