@@ -297,6 +297,19 @@ def _stamps_hold(top: str, stamps) -> bool:
     return True
 
 
+def _statkeys():
+    """The C helper that takes many stat keys in one call
+    (``crmcli/_statkeys.c``), or None where it was not built or
+    ``CRM_PURE_STAT=1`` asks for the Python loop (to compare the two)."""
+    if os.environ.get("CRM_PURE_STAT") == "1":
+        return None
+    try:
+        from crmcli._statkeys import keys
+    except ImportError:
+        return None
+    return keys
+
+
 def _stat_range(top: str, groups, start: int, stop: int) -> array:
     """Packed ``(mtime_ns, size, inode)`` of the flattened names
     ``[start, stop)``; ``NO_KEY`` for a name that is gone or is not a
@@ -305,6 +318,7 @@ def _stat_range(top: str, groups, start: int, stop: int) -> array:
     put = out.extend
     lstat = os.lstat
     regular = _stat.S_ISREG
+    fast = _statkeys()
     pos = 0
     for sub, names in groups:
         end = pos + len(names)
@@ -319,16 +333,19 @@ def _stat_range(top: str, groups, start: int, stop: int) -> array:
             pos = end
             continue
         try:
-            for name in names[lo:hi]:
-                try:
-                    st = lstat(name, dir_fd=fd)
-                except OSError:
-                    put(NO_KEY)
-                    continue
-                if regular(st.st_mode):
-                    put((st.st_mtime_ns, st.st_size, st.st_ino))
-                else:
-                    put(NO_KEY)
+            if fast is not None:
+                out.frombytes(fast(fd, names[lo:hi]))
+            else:
+                for name in names[lo:hi]:
+                    try:
+                        st = lstat(name, dir_fd=fd)
+                    except OSError:
+                        put(NO_KEY)
+                        continue
+                    if regular(st.st_mode):
+                        put((st.st_mtime_ns, st.st_size, st.st_ino))
+                    else:
+                        put(NO_KEY)
         finally:
             os.close(fd)
         pos = end

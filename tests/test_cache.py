@@ -333,6 +333,74 @@ def test_an_edit_just_before_the_index_is_trusted_once_older_than_its_clock(tmp_
     assert _load(root, "client") == _direct(root, "client")
 
 
+def _pure_keys(top, groups, monkeypatch):
+    import crmcli.cache as cache
+    with monkeypatch.context() as m:
+        m.setenv("CRM_PURE_STAT", "1")
+        assert cache._statkeys() is None
+        return cache._stat_range(top, groups, 0, sum(len(n) for _, n in groups))
+
+
+def test_the_c_stat_helper_gives_the_keys_of_the_python_loop(tmp_path, monkeypatch):
+    import crmcli.cache as cache
+    fast = cache._statkeys()
+    if fast is None:
+        pytest.skip("crmcli._statkeys is not built here (no C compiler at install)")
+    top = tmp_path / "t"
+    (top / "sub").mkdir(parents=True)
+    (top / "plain.yaml").write_text("name: A\n", encoding="utf-8")
+    (top / "Ромашка.yaml").write_text("name: Ромашка\n", encoding="utf-8")
+    (top / "sub" / "deep.yaml").write_text("x: 1\n" * 100, encoding="utf-8")
+    os.symlink("plain.yaml", top / "link.yaml")           # not a regular file: NO_KEY
+    (top / "dir.yaml").mkdir()                            # nor is a folder
+    odd = os.fsencode(str(top)) + b"/\xff\xfe.yaml"      # a name that is not UTF-8
+    with open(odd, "wb") as fh:
+        fh.write(b"name: odd\n")
+    os.utime(top / "plain.yaml", ns=(1, 1_700_000_000_123_456_789))
+    names = sorted(os.listdir(top)) + ["gone.yaml"]       # listed, then removed
+    groups = [("", names), ("sub/", ["deep.yaml", "missing.yaml"])]
+    keys = cache._stat_range(str(top), groups, 0, len(names) + 2)
+    assert keys == _pure_keys(str(top), groups, monkeypatch)
+    by_name = dict(zip(names + ["sub/deep.yaml", "sub/missing.yaml"], zip(*[iter(keys)] * 3)))
+    st = os.lstat(top / "plain.yaml")
+    assert by_name["plain.yaml"] == (1_700_000_000_123_456_789, st.st_size, st.st_ino)
+    assert by_name[os.fsdecode(b"\xff\xfe.yaml")][1] == len(b"name: odd\n")
+    assert by_name["sub/deep.yaml"][1] == 500
+    for name in ("link.yaml", "dir.yaml", "gone.yaml", "sub/missing.yaml"):
+        assert by_name[name] == cache.NO_KEY
+    # a part of the names, as a stat process takes its share
+    assert cache._stat_range(str(top), groups, 2, len(names) + 1) == keys[6:3 * (len(names) + 1)]
+    # and the example's activities, through the forked stat job
+    root = _folder(tmp_path)
+    acts = str(root / "activities")
+    agroups, _ = cache.listing(acts, time.time_ns())
+    one = cache._stat_range(acts, agroups, 0, sum(len(n) for _, n in agroups))
+    assert one == _pure_keys(acts, agroups, monkeypatch)
+    monkeypatch.setattr(cache, "PARALLEL_STAT_MIN", 1)
+    assert cache._StatJob([(acts, agroups, None, None)]).results() == [(False, one, {})]
+    fd = os.open(str(top), os.O_RDONLY)
+    try:
+        with pytest.raises(TypeError):
+            fast(fd, [b"plain.yaml"])
+        with pytest.raises(ValueError):
+            fast(fd, ["pl\0ain.yaml"])
+    finally:
+        os.close(fd)
+
+
+def test_the_c_stat_helper_is_built_where_a_compiler_is():
+    """An install with a C compiler and Python's headers builds it (CI has
+    both): else the test above would skip and prove nothing."""
+    import shutil
+    import sysconfig
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    headers = os.path.join(sysconfig.get_paths()["include"], "Python.h")
+    if os.name != "posix" or shutil.which(compiler) is None or not os.path.exists(headers):
+        pytest.skip("no C compiler or no Python headers here")
+    import crmcli.cache as cache
+    assert cache._statkeys() is not None, "crmcli._statkeys was not built: reinstall with pip install -e ."
+
+
 def test_parallel_stat_gives_the_keys_of_one_process(tmp_path, monkeypatch):
     import crmcli.cache as cache
     root = _folder(tmp_path)
