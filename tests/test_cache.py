@@ -205,6 +205,10 @@ c.COMPACT_MIN = 1
 c.DETACH_MIN = 1
 compact = c.Index.compact
 def slow(self, kind):
+    import os
+    if hasattr(os, "sched_getscheduler"):   # where it runs: told to the test
+        with open(os.environ["CRM_TEST_POLICY"], "w") as fh:
+            fh.write(f"{os.sched_getscheduler(0)} {os.getpid()} {os.getsid(0)}")
     time.sleep(5)
     compact(self, kind)
 c.Index.compact = slow
@@ -222,9 +226,11 @@ def test_a_large_index_is_written_afresh_after_the_command_by_a_process_of_its_o
     root = _folder(tmp_path)
     cmd = ["--dir", str(root), "remind", "--days", "60", "-f", "json"]
 
+    policy = tmp_path / "policy"
+
     def run(**env):
         return subprocess.run([sys.executable, "-c", _SLOW_COMPACT, *cmd], capture_output=True, text=True,
-                              env=clean_env(**env), timeout=120)
+                              env=clean_env(CRM_TEST_POLICY=str(policy), **env), timeout=120)
     assert run().returncode == 0   # the index is built (at once: there is none yet)
     first = _generation(root, "activity")
     files = sorted((root / "activities").rglob("*.yaml"))
@@ -252,6 +258,9 @@ def test_a_large_index_is_written_afresh_after_the_command_by_a_process_of_its_o
     assert not list((root / ".crm").glob(".*.tmp"))
     assert _load(root, "activity") == _direct(root, "activity")
     assert json.loads(run().stdout) == json.loads(want.stdout)
+    if hasattr(os, "SCHED_IDLE"):   # it ran in a session of its own, only on idle cores
+        sched, pid, sid = map(int, policy.read_text().split())
+        assert sched == os.SCHED_IDLE and sid == pid
 
 
 def test_a_fresh_write_after_the_command_leaves_a_newer_index_alone(tmp_path, monkeypatch):

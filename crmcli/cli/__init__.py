@@ -195,7 +195,7 @@ def _detached(jobs) -> None:
     one leaves at once, so a shell, a pipe or cron waits for nothing more.
     The process is in a session of its own (a Ctrl-C meant for the next
     command does not reach it), has no terminal, stdin, stdout or stderr,
-    and runs at a lower priority.  If it dies, nothing is lost: the next
+    and runs at the lowest priority (Linux: ``SCHED_IDLE``).  If it dies, nothing is lost: the next
     command finds the index as the command left it."""
     import contextlib
     try:
@@ -208,6 +208,12 @@ def _detached(jobs) -> None:
         os.setsid()
         with contextlib.suppress(OSError):
             os.nice(10)
+        # and, where there is such a thing, only on a core nobody else wants:
+        # at nice 10 it still took a share of the next command's two cores
+        # (a 1 % edit at 10,000 clients: 0.96 s instead of 0.75 s).  It
+        # holds no lock, so being starved only leaves the index longer.
+        with contextlib.suppress(OSError, AttributeError):
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
