@@ -38,16 +38,23 @@ keys(PyObject *self, PyObject *args)
     PyObject *names;
     if (!PyArg_ParseTuple(args, "iO!:keys", &fd, &PyList_Type, &names))
         return NULL;
-    Py_ssize_t n = PyList_GET_SIZE(names);
+    /* a copy of the list holds every name while the GIL is released, so
+       another thread changing the caller's list cannot free one */
+    PyObject *held = PyList_GetSlice(names, 0, PyList_GET_SIZE(names));
+    if (held == NULL)
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(held);
     const char **paths = PyMem_Malloc(sizeof(char *) * (n > 0 ? n : 1));
-    if (paths == NULL)
+    if (paths == NULL) {
+        Py_DECREF(held);
         return PyErr_NoMemory();
+    }
     PyObject *kept = PyList_New(0);   /* encoded non-ASCII names, alive till the end */
     PyObject *out = NULL;
     if (kept == NULL)
         goto done;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *name = PyList_GET_ITEM(names, i);
+        PyObject *name = PyList_GET_ITEM(held, i);
         if (!PyUnicode_Check(name)) {
             PyErr_SetString(PyExc_TypeError, "keys: every name must be a str");
             goto done;
@@ -93,6 +100,7 @@ keys(PyObject *self, PyObject *args)
 done:
     PyMem_Free(paths);
     Py_XDECREF(kept);
+    Py_DECREF(held);
     return out;
 }
 
