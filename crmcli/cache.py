@@ -713,7 +713,8 @@ def _columns(state: _State, fields, tags: list | None = None, derive=None):
             cols[name].extend(more[name])
         problems.extend(more_probs)
     problems.sort(key=_by_place)
-    return Columns(cols, len(cols[names[0]])), problems
+    token = header.get("token") if header is not None and state.clean else None
+    return Columns(cols, len(cols[names[0]]), token), problems
 
 
 def _patch_columns(loaded, rows, extra, derive=None):
@@ -1376,6 +1377,9 @@ class Index:
             order = array("q", (new_rows[k] for k in sorted(range(len(paths)), key=ids.__getitem__)))
             dead = array("q") if fresh else array("q", sorted(set(range(total)).difference(new_rows)))
         header_new = {"format": FORMAT, "config": config_key, "stamps": p.stamps,
+                      # this generation, and no other: what a result worked out from
+                      # it is kept with (``Columns.token``, ``Memo``)
+                      "token": os.urandom(16).hex(),
                       "listing": [(sub, _joined(names)) for sub, names in p.groups],
                       "keys": listed.tobytes(), "rowmap": rowmap, "rows": total + len(values),
                       "shapes": shapes, "shape_of": shape_of, "problems": problems, "order": order,
@@ -1452,7 +1456,8 @@ STALE_TMP_S = 3600    # a temporary index file untouched this long is a leftover
 
 
 def _sweep(folder: Path) -> None:
-    """Remove the temporary index files (``.index-<type>.bin.<pid>.tmp``)
+    """Remove the temporary index files (``.index-<type>.bin.<pid>.tmp``,
+    and those of ``Memo``)
     that writers killed mid-way left in ``.crm/``: those whose process is
     gone, or that nobody has written for an hour (a process on another
     machine sharing the folder).  An index file can be hundreds of MB."""
@@ -1460,7 +1465,7 @@ def _sweep(folder: Path) -> None:
         with os.scandir(folder) as it:
             for entry in it:
                 name = entry.name
-                if not (name.startswith(".index-") and name.endswith(".tmp")):
+                if not (name.startswith((".index-", ".memo-")) and name.endswith(".tmp")):
                     continue
                 pid = name[:-4].rsplit(".", 1)[-1]
                 with contextlib.suppress(OSError, ValueError):
@@ -1579,3 +1584,62 @@ def _shared(value, memo: dict):
         elif t is list or t is dict:
             _shared(v, memo)
     return value
+
+
+class Memo:
+    """A result worked out from one generation of a type's index, kept in
+    ``.crm/memo-<name>.bin`` for the next command (``remind`` keeps each
+    client's last contact and the open tasks: at 100,000 clients, a pass
+    over a million activities).  The file holds a small key, then the body.
+    The key names the generation by the token of its header; a command uses
+    the body only when the records it loaded are exactly that generation
+    (``Columns.token``), so a memo can be stale or missing, never wrong.
+    Like the index, it can be deleted at any time."""
+
+    def __init__(self, store, name: str, kind: str):
+        self.store, self.kind = store, kind
+        self.path = Path(store.root) / ".crm" / f"memo-{name}.bin"
+
+    def index_stamp(self):
+        """The (inode, size, mtime) of the type's index file now, or None:
+        while it is the one the memo was written beside, its token is
+        the memo's (a cheap guess; the token decides)."""
+        try:
+            st = os.stat(Path(self.store.root) / ".crm" / f"index-{self.kind}.bin")
+        except OSError:
+            return None
+        return st.st_ino, st.st_size, st.st_mtime_ns
+
+    def key(self) -> dict | None:
+        """The memo's key (its ``token``, ``stamp`` and what the writer put
+        in), or None when there is none that this version can read."""
+        try:
+            with open(self.path, "rb") as fh:
+                key = pickle.load(fh)
+        except Exception:  # noqa: BLE001 - missing, torn or of another version: none
+            return None
+        return key if type(key) is dict and key.get("format") == (FORMAT, MEMO_FORMAT) else None
+
+    def body(self, token: str):
+        """The body, if the file still holds the memo of ``token``; else None."""
+        try:
+            with open(self.path, "rb") as fh:
+                key = pickle.load(fh)
+                if type(key) is not dict or key.get("token") != token:
+                    return None
+                return pickle.load(fh)
+        except Exception:  # noqa: BLE001 - replaced or torn meanwhile: none
+            return None
+
+    def write(self, token: str, stamp, body, **key) -> None:
+        """Keep ``body`` as worked out from the generation ``token`` (whose
+        index file had ``stamp``), whole or not at all."""
+        key = {**key, "format": (FORMAT, MEMO_FORMAT), "token": token, "stamp": stamp}
+
+        def fill(fh):
+            pickle.dump(key, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(body, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        Index(self.store)._atomic(self.path, fill)
+
+
+MEMO_FORMAT = 1

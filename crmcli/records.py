@@ -65,12 +65,13 @@ class Columns:
     field); ``id`` is a field like the others (ask for it to get it).
     Commands that walk every activity read them so: taking a few fields of a
     million records from the index builds no dict per record.  The order of
-    the records is not defined."""
+    the records is not defined.  ``token``: the index generation these are
+    exactly, with nothing changed since (``cache.Memo``); else None."""
 
-    __slots__ = ("cols", "n")
+    __slots__ = ("cols", "n", "token")
 
-    def __init__(self, cols: dict, n: int):
-        self.cols, self.n = cols, n
+    def __init__(self, cols: dict, n: int, token: str | None = None):
+        self.cols, self.n, self.token = cols, n, token
 
     @classmethod
     def of_records(cls, records, fields, derive=None) -> "Columns":

@@ -56,10 +56,83 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None) -> list[dict]:
+class NeedActivities(Exception):
+    """``due_items`` was given a summary of the activities that does not
+    hold, and no activities to work it out from."""
+
+
+def activity_summary(acts, deal_client: dict, today: date) -> dict:
+    """What the rules take from the activities, worked out in one pass over
+    them (at 100,000 clients, a million): each client's latest done
+    activity up to ``today`` and every planned one, with what ``summary_holds``
+    needs to tell whether it still holds on another day.
+
+    ``last``: client id -> (day, date, id, next, type, comment, owner) of
+    its latest done activity (by date, then time -- a date alone before its
+    times --, then id); ``planned``: (id, day, client, deal, stakeholder,
+    owner, comment, type) of each planned activity, in the columns' order;
+    ``via``: deal id -> its client, for the done activities that name only
+    a deal; ``upto``: ``today``; ``after``: the first day after it that
+    has a done activity of a known client (None: none)."""
+    a_id, a_date, a_client, a_next, a_type, a_comment, a_owner = (
+        acts[f] for f in ("id", "date", "client", "next", "type", "comment", "owner"))
+    a_sh = acts["stakeholder"]
+    last_done: dict[str, tuple[date, int]] = {}   # client id -> (day, its latest done activity)
+    planned: list[tuple] = []
+    via: dict = {}
+    after = None
+    for i, (status, when, cid, did) in enumerate(zip(acts["status"], a_date, a_client, acts["deal"])):
+        if status is None:
+            status = "done"
+        elif status != "planned" and status != "done":
+            continue
+        if type(when) is date:
+            day = when
+        else:
+            day = _day(when)
+            if day is None:
+                continue
+        if status == "planned":
+            planned.append((a_id[i], day, cid, did, a_sh[i], a_owner[i], a_comment[i], a_type[i]))
+            continue
+        if cid is None:
+            cid = via[did] = deal_client.get(did)
+            if cid is None:
+                continue
+        if day <= today:
+            prev = last_done.get(cid)
+            # the latest by date, then time (a date alone before its times), then id
+            if prev is None or day > prev[0] or (day == prev[0] and (_when(when), a_id[i])
+                                                 > (_when(a_date[prev[1]]), a_id[prev[1]])):
+                last_done[cid] = (day, i)
+        elif after is None or day < after:
+            after = day
+    last = {cid: (day, a_date[i], a_id[i], a_next[i], a_type[i], a_comment[i], a_owner[i])
+            for cid, (day, i) in last_done.items()}
+    return {"last": last, "planned": planned, "via": via, "upto": today, "after": after}
+
+
+def summary_holds(summary: dict, deal_client: dict, today: date) -> bool:
+    """Does ``activity_summary`` of the same activities give ``summary``
+    on ``today``, with the deals' clients as ``deal_client`` says?"""
+    if today != summary["upto"]:
+        after = summary["after"]
+        if today < summary["upto"] or after is not None and after <= today:
+            return False
+    get = deal_client.get
+    return all(get(did) == cid for did, cid in summary["via"].items())
+
+
+def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None,
+              summary: dict | None = None, kept: list | None = None) -> list[dict]:
     """Every reminder due on or before ``today + days`` (birthdays: in
     ``[today, today + days]``), for everyone or one ``owner``, sorted by due
-    date (so overdue first), then by kind, text and record."""
+    date (so overdue first), then by kind, text and record.
+
+    ``summary``: the activities' ``activity_summary`` as kept from an
+    earlier run, used when it holds (``summary_holds``); else the
+    activities are read (``NeedActivities`` when they were not loaded);
+    the summary used is appended to ``kept``."""
     horizon = today + timedelta(days=days)
     clients = data.columns_of("client", CLIENT_FIELDS)
     deals = data.columns_of("deal", DEAL_FIELDS, cfg)
@@ -83,64 +156,52 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None) -
                       "owner": who, "record": record, "client": client, "text": text})
 
     # --- activities: tasks, and each client's last contact --------------------
-    acts = data.columns_of("activity", ACTIVITY_FIELDS)
-    a_id, a_date, a_client, a_sh, a_next, a_type, a_comment, a_owner = (
-        acts[f] for f in ("id", "date", "client", "stakeholder", "next", "type", "comment", "owner"))
-    last_done: dict[str, tuple[date, int]] = {}   # client id -> (day, its latest done activity)
-    for i, (status, when, cid, did) in enumerate(zip(acts["status"], a_date, a_client, acts["deal"])):
-        if status is None:
-            status = "done"
-        elif status != "planned" and status != "done":
+    if summary is None or not summary_holds(summary, deal_client, today):
+        acts = data.columns_of("activity", ACTIVITY_FIELDS)
+        if "status" not in acts.cols or "comment" not in acts.cols:
+            raise NeedActivities()
+        summary = activity_summary(acts, deal_client, today)
+    if kept is not None:
+        kept.append(summary)
+    for aid, day, cid, did, sid, a_owner, comment, a_type in summary["planned"]:
+        if day > horizon:
             continue
-        if type(when) is date:
-            day = when
-        else:
-            day = _day(when)
-            if day is None:
-                continue
+        direct = cid
         if cid is None and did in deal_client:
             cid = deal_client[did]
-        if status == "planned":
-            if day > horizon:
-                continue
-            sh = stakeholders.get(a_sh[i])
-            if cid is None and sh is not None:
-                cid = sh.get("client")
-            who = (a_owner[i] or deal_owner.get(did) or (sh or {}).get("owner")
-                   or client_owner(cid))
-            if a_client[i] is None and sh is not None:
-                name = one_line(sh.get("name")) or sh["id"]
-            elif cid is not None:
-                name = client_name(cid)
-            else:
-                name = a_id[i]
-            what = one_line(a_comment[i])
-            kind_word = a_type[i] or "task"
-            if not what:
-                what = kind_word
-            elif kind_word != "task":
-                what = f"{kind_word}: {what}"
-            add("task", day, who, a_id[i], cid, f"{name}: {what}")
-        elif cid is not None and day <= today:
-            prev = last_done.get(cid)
-            # the latest by date, then time (a date alone before its times), then id
-            if prev is None or day > prev[0] or (day == prev[0] and (_when(when), a_id[i])
-                                                 > (_when(a_date[prev[1]]), a_id[prev[1]])):
-                last_done[cid] = (day, i)
+        sh = stakeholders.get(sid)
+        if cid is None and sh is not None:
+            cid = sh.get("client")
+        who = (a_owner or deal_owner.get(did) or (sh or {}).get("owner")
+               or client_owner(cid))
+        if direct is None and sh is not None:
+            name = one_line(sh.get("name")) or sh["id"]
+        elif cid is not None:
+            name = client_name(cid)
+        else:
+            name = aid
+        what = one_line(comment)
+        kind_word = a_type or "task"
+        if not what:
+            what = kind_word
+        elif kind_word != "task":
+            what = f"{kind_word}: {what}"
+        add("task", day, who, aid, cid, f"{name}: {what}")
+    last_done = summary["last"]
 
     # --- follow-ups and contact cadence, per client ---------------------------
     won = won_dates_of(zip(deals["stage"], deals["client"], deals["@won_day"]), cfg.won_stage)
     for cid, c_owner, created in zip(clients["id"], clients["owner"], clients["created"]):
         last = last_done.get(cid)
         if last is not None:
-            since, last = last
-            due = _day(a_next[last])
+            since, _, aid, nxt, a_type, comment, a_owner = last
+            due = _day(nxt)
             if due is not None and due <= horizon:
-                what = f"follow up on the {a_type[last] or 'contact'} of {since.isoformat()}"
-                comment = one_line(a_comment[last])
+                what = f"follow up on the {a_type or 'contact'} of {since.isoformat()}"
+                comment = one_line(comment)
                 if comment:
                     what += f" ({comment})"
-                add("follow_up", due, a_owner[last] or c_owner, a_id[last], cid,
+                add("follow_up", due, a_owner or c_owner, aid, cid,
                     f"{client_name(cid)}: {what}")
         else:
             since = _day(created)

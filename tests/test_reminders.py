@@ -163,3 +163,41 @@ def test_ics_uids_are_stable_and_distinct():
     uids = [str(e["UID"]) for e in cal.walk("VEVENT")]
     assert len(uids) == 3 == len(set(uids))
     assert to_ics(items, "Studio", TODAY) == to_ics(items, "Studio", TODAY)
+
+
+def test_a_kept_summary_of_the_activities_gives_the_same_items_while_it_holds():
+    """remind keeps ``activity_summary`` between runs (see
+    tests/cli/test_remind_memo.py): by hand, when it holds and when not."""
+    from crmcli.records import Columns
+    from crmcli.reminders import ACTIVITY_FIELDS, activity_summary, summary_holds
+    clients = [{"id": "c", "name": "C", "created": D("2025-01-01")},
+               {"id": "e", "name": "E", "created": D("2025-01-01")}]
+    deals = [{"id": "d", "client": "c", "stage": "lead", "created": D("2026-01-05")}]
+    acts = [
+        {"id": "a1", "client": "c", "type": "call", "status": "done", "date": D("2026-02-01"), "next": D("2026-03-01")},
+        {"id": "a2", "deal": "d", "type": "call", "status": "done", "date": datetime(2026, 2, 1, 10, 0),
+         "next": D("2026-03-02"), "comment": "via the deal"},   # same day, with a time: the latest
+        {"id": "a3", "client": "c", "type": "meeting", "status": "done", "date": D("2026-03-20")},  # after TODAY
+        {"id": "t1", "client": "e", "type": "task", "status": "planned", "date": D("2026-03-11"), "comment": "Call"},
+    ]
+    whole = data(clients, deals, acts)
+    summary = activity_summary(Columns.of_records(acts, ACTIVITY_FIELDS), {"d": "c"}, TODAY)
+    assert summary["last"]["c"][2] == "a2" and summary["via"] == {"d": "c"}
+    assert summary["after"] == D("2026-03-20") and [p[0] for p in summary["planned"]] == ["t1"]
+    assert summary_holds(summary, {"d": "c"}, TODAY)
+    assert summary_holds(summary, {"d": "c"}, D("2026-03-19"))        # nothing done in between
+    assert not summary_holds(summary, {"d": "c"}, D("2026-03-20"))    # a3 counts from then on
+    assert not summary_holds(summary, {"d": "c"}, D("2026-03-09"))    # an earlier day: not known
+    assert not summary_holds(summary, {"d": "e"}, TODAY)              # the deal's client changed
+    assert not summary_holds(summary, {}, TODAY)                      # the deal is gone
+    for day, days, who in ((TODAY, 0, None), (TODAY, 30, "anna"), (D("2026-03-19"), 5, None),
+                           (D("2026-03-25"), 0, None), (D("2026-03-01"), 10, None)):
+        assert due_items(whole, cfg(), day, days, who, summary) == due_items(whole, cfg(), day, days, who)
+    # a summary that does not hold, and no activities to work one out from
+    import pytest
+    from crmcli.reminders import NeedActivities
+    bare = data(clients, deals)
+    bare.columns["activity"] = Columns({"id": []}, 0)
+    with pytest.raises(NeedActivities):
+        due_items(bare, cfg(), D("2026-03-25"), 0, None, summary)
+    assert due_items(bare, cfg(), TODAY, 0, None, summary) == due_items(whole, cfg(), TODAY)

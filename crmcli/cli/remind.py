@@ -6,6 +6,10 @@ import typer
 from crmcli.cli import common
 
 FORMATS = ("table", "json", "csv", "ics")
+# activities from which on remind keeps what it took from them for the next
+# run (.crm/memo-remind.bin): below, the pass over them costs less than the
+# memo (CRM_MEMO_MIN=N changes it; the tests set 1)
+MEMO_MIN = 200_000
 
 
 def remind(
@@ -25,7 +29,7 @@ def remind(
     deals, stakeholder actions and goals, birthdays.  Prints nothing when
     nothing is due (cron then sends no mail)."""
     from crmcli.errors import CrmError
-    from crmcli.reminders import AS_COLUMNS, KINDS, due_items
+    from crmcli.reminders import AS_COLUMNS, KINDS
     common.check_format(fmt, FORMATS)
     for k in kind or []:
         if k not in KINDS:
@@ -38,14 +42,7 @@ def remind(
     today = common.today()
     cfg = st.config
 
-    def work(data, problems):  # no side effects: see Store.answer
-        items = due_items(data, cfg, today, days, owner)
-        if kind:
-            items = [i for i in items if i["kind"] in kind]
-        return items, None if mail else render_items(cfg, items, fmt, today), problems
-
-    items, text, problems = st.answer(("client", "deal", "activity", "stakeholder"), work,
-                                      columns=AS_COLUMNS)
+    items, text, problems = _answer(st, today, days, owner, kind, fmt, mail)
     failed = False
     if mail:
         failed = mail_lists(cfg, items, today)
@@ -54,6 +51,71 @@ def remind(
     bad_files = common.warn_problems(problems)
     if failed or bad_files or exit_code and any(i["overdue_days"] > 0 for i in items):
         raise typer.Exit(1)
+
+
+def _answer(st, today, days, owner, kind, fmt, mail):
+    """(items, text, problems) of the records as they are.  A large folder's
+    activities are summed up once per change (``reminders.activity_summary``,
+    kept in ``cache.Memo``): while they are exactly as when it was written,
+    only one of their columns is loaded (to learn that), not the million
+    rows."""
+    import os
+
+    import crmcli
+    from crmcli.cache import Memo
+    from crmcli.reminders import AS_COLUMNS, NeedActivities, due_items
+    cfg = st.config
+    kinds = ("client", "deal", "activity", "stakeholder")
+    memo = Memo(st, "remind", "activity") if not os.environ.get("CRM_NO_INDEX") else None
+    key = memo.key() if memo is not None else None
+    if key is not None and key["stamp"] != memo.index_stamp():
+        key = None   # the index was written again since: the memo is of another generation
+    bodies: dict = {}
+
+    def work(data, problems):  # no side effects: see Store.answer
+        acts = data.columns.get("activity")
+        token = getattr(acts, "token", None)
+        summary = None
+        if key is not None and token == key["token"]:
+            if token not in bodies:
+                bodies[token] = memo.body(token)
+            summary = bodies[token]
+        kept: list = []
+        try:
+            items = due_items(data, cfg, today, days, owner, summary, kept)
+        except NeedActivities:
+            return None
+        if kind:
+            items = [i for i in items if i["kind"] in kind]
+        fresh = None
+        if token is not None and kept[0] is not summary and len(acts) >= _memo_min():
+            fresh = (token, kept[0])   # worked out from exactly this generation: keep it
+        return items, None if mail else render_items(cfg, items, fmt, today), problems, fresh
+
+    columns = dict(AS_COLUMNS)
+    if key is not None:  # one cheap column tells whether they are the memo's
+        columns["activity"] = ("status",)
+    result = st.answer(kinds, work, columns=columns)
+    if result is None:   # they are not: read them
+        key = None
+        result = st.answer(kinds, work, columns=AS_COLUMNS)
+    items, text, problems, fresh = result
+    if fresh is not None and memo is not None:
+        stamp = memo.index_stamp()
+
+        def keep():
+            memo.write(fresh[0], stamp, fresh[1])
+        if crmcli.LATER is not None:   # after the output, by the process that runs then
+            crmcli.LATER.append(keep)
+        else:
+            keep()
+    return items, text, problems
+
+
+def _memo_min() -> int:
+    import os
+    value = os.environ.get("CRM_MEMO_MIN", "")
+    return int(value) if value.isdigit() else MEMO_MIN
 
 
 def render_items(cfg, items: list[dict], fmt: str, today) -> str | None:
