@@ -15,6 +15,7 @@ client or stakeholder and what is due.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 
 from crmcli.query import client_status, won_dates_of
 
@@ -305,11 +306,17 @@ def when_text(overdue_days: int) -> str:
     return f"in {_plural(-overdue_days, 'day')}"
 
 
-def table_rows(items: list[dict], with_owner: bool = True) -> tuple[list[str], list[list]]:
+def table_columns(items: list[dict], with_owner: bool = True) -> tuple[list[str], list[list]]:
+    """The table's headers and its cells column by column (for
+    ``render.columns_table``; each column taken out in C)."""
     headers = ["due", "when", "kind"] + (["owner"] if with_owner else []) + ["text"]
-    rows = [[i["due"], when_text(i["overdue_days"]), i["kind"]] + ([i["owner"] or ""] if with_owner else [])
-            + [i["text"]] for i in items]
-    return headers, rows
+    columns = [list(map(itemgetter("due"), items)),
+               list(map(when_text, map(itemgetter("overdue_days"), items))),
+               list(map(itemgetter("kind"), items))]
+    if with_owner:
+        columns.append([who or "" for who in map(itemgetter("owner"), items)])
+    columns.append(list(map(itemgetter("text"), items)))
+    return headers, columns
 
 
 def csv_rows(items: list[dict]) -> tuple[list[str], list[list]]:

@@ -42,10 +42,19 @@ def table(headers: list[str], rows: list[list]) -> str:
     """
     if not rows:
         return ""
+    return columns_table(headers, list(zip(*rows)))
+
+
+def columns_table(headers: list[str], columns: list) -> str:
+    """``table`` of the cells given column by column (lists of one length):
+    a caller that has its data so spares the turning of rows into columns
+    (106,000 reminder lines: 0.1 s of 0.6 s)."""
+    if not columns or not len(columns[0]):
+        return ""
     # column by column: the cells of each, its width, then every line laid
     # out by one format string (106,000 reminder lines: 0.3 s a row at a time)
     columns = [[(c if type(c) is str and c.isprintable() else cell(c)).strip() for c in col]
-               for col in zip(*rows)]
+               for col in columns]
     widths = [max(len(h) + 2, max(map(len, col))) for h, col in zip(headers, columns)]
     layout = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [layout.format(*headers).rstrip(), "  ".join("-" * w for w in widths)]

@@ -132,7 +132,7 @@ def render_items(cfg, items: list[dict], fmt: str, today) -> str | None:
         headers, rows = reminders.csv_rows(items)
         rows = [[render.csv_cell(c, spreadsheet=True) if isinstance(c, str) else c for c in r] for r in rows]
         return render.to_csv(headers, rows)
-    return render.table(*reminders.table_rows(items))
+    return render.columns_table(*reminders.table_columns(items))
 
 
 def mail_lists(cfg, items: list[dict], today) -> bool:
@@ -178,7 +178,7 @@ def mail_lists(cfg, items: list[dict], today) -> bool:
     if orphans:
         common.note(f"{len(orphans)} reminder(s) have no owner with an e-mail address in crm.yaml; "
                     "printed here instead of mailed")
-        common.out(render.table(*reminders.table_rows(orphans)))
+        common.out(render.columns_table(*reminders.table_columns(orphans)))
     return bool(failed)
 
 
@@ -192,7 +192,7 @@ def digest_body(cfg, oid: str, info: dict, items: list[dict], today) -> str:
     from crmcli import reminders, render
     name = info.get("name") or oid
     head = f"Reminders for {name} ({oid}) on {today.isoformat()}:\n\n"
-    return head + render.table(*reminders.table_rows(items, with_owner=False)) + \
+    return head + render.columns_table(*reminders.table_columns(items, with_owner=False)) + \
         "\n-- \ncrm remind: your tasks, follow-ups and clients due for a contact.\n"
 
 
