@@ -29,7 +29,7 @@ def remind(
     deals, stakeholder actions and goals, birthdays.  Prints nothing when
     nothing is due (cron then sends no mail)."""
     from crmcli.errors import CrmError
-    from crmcli.reminders import AS_COLUMNS, KINDS
+    from crmcli.reminders import KINDS
     common.check_format(fmt, FORMATS)
     for k in kind or []:
         if k not in KINDS:
