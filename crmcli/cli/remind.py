@@ -64,6 +64,7 @@ def _answer(st, today, days, owner, kind, fmt, mail):
     import crmcli
     from crmcli.cache import Memo
     from crmcli.reminders import AS_COLUMNS, NeedActivities, due_items
+    from crmcli.schema import FOLDERS
     cfg = st.config
     kinds = ("client", "deal", "activity", "stakeholder")
     memo = Memo(st, "remind", "activity") if not os.environ.get("CRM_NO_INDEX") else None
@@ -84,7 +85,7 @@ def _answer(st, today, days, owner, kind, fmt, mail):
         try:
             items = due_items(data, cfg, today, days, owner, summary, kept)
         except NeedActivities:
-            return None
+            return NeedActivities, data, problems
         if kind:
             items = [i for i in items if i["kind"] in kind]
         fresh = None
@@ -96,9 +97,19 @@ def _answer(st, today, days, owner, kind, fmt, mail):
     if key is not None:  # one cheap column tells whether they are the memo's
         columns["activity"] = ("status",)
     result = st.answer(kinds, work, columns=columns)
-    if result is None:   # they are not: read them
+    if result[0] is NeedActivities:
+        # they are not the memo's: read them (the other types as they were read)
+        _, data, problems = result
         key = None
-        result = st.answer(kinds, work, columns=AS_COLUMNS)
+        acts, act_problems = st.load_all(("activity",), columns={"activity": AS_COLUMNS["activity"]})
+        data.columns["activity"] = acts.columns["activity"]
+        prefix = FOLDERS["activity"] + "/"
+        at = [i for i, p in enumerate(problems) if p.path.startswith(prefix)]
+        where = at[0] if at else sum(1 for p in problems if p.path.startswith(tuple(
+            FOLDERS[k] + "/" for k in kinds[:kinds.index("activity")])))
+        problems = [p for p in problems if not p.path.startswith(prefix)]
+        problems[where:where] = act_problems
+        result = work(data, problems)
     items, text, problems, fresh = result
     if fresh is not None and memo is not None:
         stamp = memo.index_stamp()

@@ -111,6 +111,16 @@ def test_remind_keeps_its_summary_of_the_activities_and_answers_as_the_files_do(
     _wait_for_memo(root, None)
     _same(example)
 
+    # broken files of three types while a memo is expected: the problems are
+    # told in the same order as when everything is read in one pass
+    example.ok("remind", env=_env())
+    _wait_for_memo(root, None)
+    (root / "activities" / "broken-zz03.yaml").write_text("date: [\n", encoding="utf-8")
+    (root / "deals" / "broken-zz04.yaml").write_text("title: [\n", encoding="utf-8")
+    (root / "stakeholders" / "broken-zz05.yaml").write_text("name: [\n", encoding="utf-8")
+    _same(example)
+    _same(example, CRM_PARALLEL_STAT_MIN="1")
+
     # a memo that does not read, and none at all
     _memo(root).write_bytes(b"not a pickle")
     _same(example)
