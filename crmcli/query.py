@@ -3,6 +3,8 @@ client status, and text search.  Pure: data in, data out."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from itertools import compress, repeat
+from operator import eq
 
 from crmcli.ids import fold
 
@@ -22,6 +24,18 @@ def won_dates_of(deals, won_stage: str) -> dict[str, list[date]]:
             continue
         out.setdefault(client, []).append(day)
     return out
+
+
+def won_statuses(stages: list, clients: list, won_days: list, won_stage: str, churn_after: int,
+                 today: date) -> dict[str, str]:
+    """``client_status`` of every client with a won deal, from the deals'
+    columns (stage, client, ``@won_day``); a client not in it is a
+    prospect.  The won deals are picked in C: at 100,000 clients a Python
+    pass over 300,000 deals and a status for each of 100,000 clients took
+    0.15 s of ``remind``."""
+    rows = compress(range(len(stages)), map(eq, stages, repeat(won_stage)))
+    won = won_dates_of(((won_stage, clients[i], won_days[i]) for i in rows), won_stage)
+    return {cid: client_status(days, churn_after, today) for cid, days in won.items()}
 
 
 def won_day(deal: dict, won_stage: str) -> date | None:

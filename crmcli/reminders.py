@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from operator import itemgetter
 
-from crmcli.query import client_status, won_dates_of
+from crmcli.query import won_statuses
 
 KINDS = ("task", "follow_up", "no_contact", "stuck_deal", "stakeholder_action", "target_date", "birthday")
 FIELDS = ("kind", "due", "overdue_days", "owner", "record", "client", "text")
@@ -191,7 +191,8 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None,
     last_done = summary["last"]
 
     # --- follow-ups and contact cadence, per client ---------------------------
-    won = won_dates_of(zip(deals["stage"], deals["client"], deals["@won_day"]), cfg.won_stage)
+    status_of = won_statuses(deals["stage"], deals["client"], deals["@won_day"], cfg.won_stage,
+                             cfg.churn_after, today).get
     for cid, c_owner, created in zip(clients["id"], clients["owner"], clients["created"]):
         last = last_done.get(cid)
         if last is not None:
@@ -206,7 +207,7 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None,
                     f"{client_name(cid)}: {what}")
         else:
             since = _day(created)
-        status = client_status(won.get(cid), cfg.churn_after, today)
+        status = status_of(cid, "prospect")
         cadence = cfg.cadence.get("prospect" if status == "prospect" else "customer")
         if cadence is None or since is None:
             continue

@@ -16,12 +16,12 @@ app.command("add")(records.make_named_add(KIND, lambda rec: rec.setdefault("crea
 def statuses(st, today):
     """(client id -> its status, the deal files' problems): the deals are
     read as three columns (``@won_day``: ``query.won_day``), not as records."""
-    from crmcli.query import client_status, won_dates_of
+    from crmcli.query import won_statuses
     fields = ("stage", "client", "@won_day")
     data, problems = st.load_all(("deal",), columns={"deal": fields})
     deals = data.columns_of("deal", fields, st.config)
-    won = won_dates_of(zip(*(deals[f] for f in fields)), st.config.won_stage)
-    return (lambda cid: client_status(won.get(cid), st.config.churn_after, today)), problems
+    known = won_statuses(*(deals[f] for f in fields), st.config.won_stage, st.config.churn_after, today)
+    return (lambda cid: known.get(cid, "prospect")), problems
 
 
 @app.command("list")
