@@ -1597,15 +1597,15 @@ class Memo:
     Like the index, it can be deleted at any time."""
 
     def __init__(self, store, name: str, kind: str):
-        self.store, self.kind = store, kind
-        self.path = Path(store.root) / ".crm" / f"memo-{name}.bin"
+        self.index, self.kind = Index(store), kind
+        self.path = self.index.dir / f"memo-{name}.bin"
 
     def index_stamp(self):
         """The (inode, size, mtime) of the type's index file now, or None:
         while it is the one the memo was written beside, its token is
         the memo's (a cheap guess; the token decides)."""
         try:
-            st = os.stat(Path(self.store.root) / ".crm" / f"index-{self.kind}.bin")
+            st = os.stat(self.index._file(self.kind))
         except OSError:
             return None
         return st.st_ino, st.st_size, st.st_mtime_ns
@@ -1639,7 +1639,7 @@ class Memo:
         def fill(fh):
             pickle.dump(key, fh, protocol=pickle.HIGHEST_PROTOCOL)
             pickle.dump(body, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        Index(self.store)._atomic(self.path, fill)
+        self.index._atomic(self.path, fill)
 
 
 MEMO_FORMAT = 1

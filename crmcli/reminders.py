@@ -159,7 +159,7 @@ def due_items(data, cfg, today: date, days: int = 0, owner: str | None = None,
     # --- activities: tasks, and each client's last contact --------------------
     if summary is None or not summary_holds(summary, deal_client, today):
         acts = data.columns_of("activity", ACTIVITY_FIELDS)
-        if "status" not in acts.cols or "comment" not in acts.cols:
+        if not acts.cols.keys() >= set(ACTIVITY_FIELDS):   # loaded for the summary's sake only
             raise NeedActivities()
         summary = activity_summary(acts, deal_client, today)
     if kept is not None:

@@ -103,11 +103,11 @@ def _answer(st, today, days, owner, kind, fmt, mail):
         key = None
         acts, act_problems = st.load_all(("activity",), columns={"activity": AS_COLUMNS["activity"]})
         data.columns["activity"] = acts.columns["activity"]
-        prefix = FOLDERS["activity"] + "/"
-        at = [i for i, p in enumerate(problems) if p.path.startswith(prefix)]
-        where = at[0] if at else sum(1 for p in problems if p.path.startswith(tuple(
-            FOLDERS[k] + "/" for k in kinds[:kinds.index("activity")])))
-        problems = [p for p in problems if not p.path.startswith(prefix)]
+        # the problems come type by type, in the order of ``kinds``: the
+        # activities' new ones go where the old ones were
+        problems = [p for p in problems if not p.path.startswith(FOLDERS["activity"] + "/")]
+        before = tuple(FOLDERS[k] + "/" for k in kinds[:kinds.index("activity")])
+        where = sum(1 for p in problems if p.path.startswith(before))
         problems[where:where] = act_problems
         result = work(data, problems)
     items, text, problems, fresh = result
